@@ -1,0 +1,71 @@
+// Runtime types of the tty engine: what dump() takes and what restore() hands back. The image
+// (rpc-schema/image.ts) is the on-disk form; these carry live fds and never leave the daemon.
+
+import type { Logger } from '../log.js';
+
+export interface DumpOptions {
+  /** The new checkpoint's id and name; the caller (the store) picks the id. */
+  id: string;
+  name?: string | null;
+  /** uid of the caller, recorded in the image. */
+  uid: number;
+  /** Include every descendant of the given pids. */
+  tree?: boolean;
+  /** SIGSTOP the tasks for the dump and SIGCONT them after. */
+  freeze?: boolean;
+  /** Save queued input and output; requires freeze. */
+  data?: boolean;
+  /** SIGKILL the tasks once the dump is complete. */
+  kill?: boolean;
+  log?: Logger;
+}
+
+export type IndexPolicy = 'exact' | 'any';
+
+export interface RestoreOptions {
+  /** The ptmx to create ptys on: /dev/ptmx, or /dev/pts/ptmx of another devpts instance. */
+  ptmx?: string;
+  indexPolicy?: IndexPolicy;
+  log?: Logger;
+  /** Tests only: throw at the named step, to prove the rollback. */
+  failAt?: string;
+}
+
+/** One fd a task should receive, as restore() made it. The daemon owns `daemonFd`. */
+export interface RestoredFd {
+  /** fd number in the original task; -1 when it is not placed (console master, bare ctty). */
+  fd: number;
+  file: number | null;
+  tty: number;
+  end: 'master' | 'slave';
+  daemonFd: number;
+  flags: number;
+  cloexec: boolean;
+  /** F_SETOWN_EX the claimant should apply, `self` when the owner was the task or its group. */
+  owner: { type: number; self: boolean } | null;
+}
+
+export interface RestoredTask {
+  /** Original pid; 0 is the console (masters no task held). */
+  pid: number;
+  fds: RestoredFd[];
+  ctty: { tty: number; leader: boolean; foreground: boolean; fdIndex: number } | null;
+}
+
+export interface RestoredTty {
+  id: number;
+  kind: 'pty' | 'ctty' | 'console' | 'vt' | 'serial';
+  oldIndex: number;
+  newIndex: number;
+  path: string;
+  console: boolean;
+}
+
+export interface Restored {
+  ttys: RestoredTty[];
+  tasks: RestoredTask[];
+  /** Every fd the restore holds, once each. */
+  fds(): number[];
+  /** Closes every fd the restore still holds. Idempotent. Returns how many it closed. */
+  close(): number;
+}
