@@ -1,0 +1,141 @@
+// checkpoint.create, .list, .get, .delete and .import: the engine's dump and the store.
+
+import { TtycrError } from '../../../rpc-schema/errors.js';
+import { type Checkpoint, CheckpointSchema } from '../../../rpc-schema/image.js';
+import { decodeImage, encodeImage } from '../../store/image.js';
+import { checkMayDump, checkOwner, descendants, isRoot, maySee, type PeerCred } from '../access.js';
+import type { DaemonParts, Handlers, ParamsOf } from './context.js';
+import { checkpointSummary, ttySummary } from './summary.js';
+
+type CheckpointMethod =
+  | 'checkpoint.create'
+  | 'checkpoint.list'
+  | 'checkpoint.get'
+  | 'checkpoint.delete'
+  | 'checkpoint.import';
+
+export function checkpointMethods(parts: DaemonParts): Handlers<CheckpointMethod> {
+  const { store, engine, log } = parts;
+
+  /** A checkpoint the caller may see; someone else's is NOT_FOUND, as if it did not exist. */
+  const loadVisible = async (peer: PeerCred, id: string): Promise<Checkpoint> => {
+    const checkpoint = await store.load(id);
+    if (!maySee(peer, checkpoint.uid)) throw new TtycrError('NOT_FOUND', `no checkpoint ${id}`);
+    return checkpoint;
+  };
+
+  return {
+    'checkpoint.create': async (params, { peer }) => {
+      await checkDumpAccess(peer, params);
+      const id = await store.newId();
+      log.info('checkpoint started', { checkpoint: id, pids: params.pids, uid: peer.uid });
+
+      const checkpoint = await engine.dump(params.pids, {
+        id,
+        name: params.name ?? null,
+        uid: peer.uid,
+        tree: params.tree,
+        freeze: params.freeze,
+        data: params.data,
+        kill: params.kill,
+        log,
+      });
+      await store.save(checkpoint);
+
+      const ttys = checkpoint.ttys.map(ttySummary);
+      log.info('checkpoint created', { checkpoint: id, ttys: ttys.length, tasks: checkpoint.tasks.length });
+      return {
+        id,
+        name: checkpoint.name,
+        pids: checkpoint.tasks.map((task) => task.pid),
+        ttys,
+        files: checkpoint.files.length,
+      };
+    },
+
+    'checkpoint.list': async (_params, { peer }) => {
+      const checkpoints = [];
+      for (const entry of await store.list()) {
+        if (entry.error) {
+          log.warn('skipped unreadable checkpoint', { checkpoint: entry.id, error: entry.error.message });
+          continue;
+        }
+        if (maySee(peer, entry.checkpoint.uid)) checkpoints.push(checkpointSummary(entry.checkpoint));
+      }
+      return { checkpoints };
+    },
+
+    'checkpoint.get': async ({ id }, { peer }) => {
+      const checkpoint = await loadVisible(peer, id);
+      return { checkpoint, ttys: checkpoint.ttys.map(ttySummary) };
+    },
+
+    'checkpoint.delete': async ({ id }, { peer }) => {
+      // An image nobody can read has no owner to compare with: only root may delete it.
+      const checkpoint = await store.load(id).catch((err: unknown) => {
+        if (err instanceof TtycrError && err.reason === 'IMAGE_CORRUPT' && isRoot(peer)) return null;
+        throw err;
+      });
+      if (checkpoint) checkOwner(peer, checkpoint.uid, `checkpoint ${id}`);
+
+      await store.delete(id);
+      log.info('checkpoint deleted', { checkpoint: id, uid: peer.uid });
+      return { id, deleted: true as const };
+    },
+
+    'checkpoint.import': async (params, { peer }) => {
+      const imported = parseImported(params.checkpoint);
+      const id = await store.newId();
+      const checkpoint: Checkpoint = {
+        ...imported,
+        id,
+        name: params.name ?? imported.name,
+        // Someone else's image becomes the importer's: no user can plant one for another.
+        uid: isRoot(peer) ? imported.uid : peer.uid,
+      };
+
+      // Checked here, so that a bad image is INVALID_IMAGE and not an error of the store.
+      encodeImage(checkpoint);
+      await store.save(checkpoint);
+      log.info('checkpoint imported', { checkpoint: id, from: imported.id, uid: peer.uid });
+      return { id };
+    },
+  };
+}
+
+/**
+ * Root may checkpoint anything; anyone else only processes they could ptrace, and with `tree`
+ * every descendant too, checked before the engine touches (or kills) any of them.
+ */
+async function checkDumpAccess(peer: PeerCred, params: ParamsOf<'checkpoint.create'>): Promise<void> {
+  for (const pid of params.pids) await checkMayDump(peer, pid);
+  if (isRoot(peer) || !params.tree) return;
+
+  for (const pid of params.pids) {
+    for (const child of await descendants(pid)) {
+      // A child that exited meanwhile is not dumped either.
+      await checkMayDump(peer, child).catch((err: unknown) => {
+        if (!(err instanceof TtycrError && err.reason === 'NO_SUCH_PROCESS')) throw err;
+      });
+    }
+  }
+}
+
+/** An exported image: either the whole image file or the bare checkpoint. */
+function parseImported(raw: unknown): Checkpoint {
+  if (raw !== null && typeof raw === 'object' && 'format' in raw) {
+    const inner = (raw as { checkpoint?: { id?: unknown } }).checkpoint;
+    try {
+      return decodeImage(JSON.stringify(raw), String(inner?.id));
+    } catch (err) {
+      if (err instanceof TtycrError) throw new TtycrError('INVALID_IMAGE', err.message);
+      throw err;
+    }
+  }
+
+  const checked = CheckpointSchema.safeParse(raw);
+  if (checked.success) return checked.data;
+  const issue = checked.error.issues[0];
+  const where = issue?.path.map(String).join('.') || 'checkpoint';
+  throw new TtycrError('INVALID_IMAGE', `invalid image: ${where}: ${issue?.message ?? 'invalid'}`);
+}

@@ -1,0 +1,76 @@
+// restore.start, .claim, .list and .cancel: the engine's restore and the restores in flight.
+
+import { TtycrError } from '../../../rpc-schema/errors.js';
+import { checkMayDump, checkOwner, isRoot, maySee, type PeerCred } from '../access.js';
+import { summarize } from '../restores.js';
+import type { DaemonParts, Handlers } from './context.js';
+
+type RestoreMethod = 'restore.start' | 'restore.claim' | 'restore.list' | 'restore.cancel';
+
+export function restoreMethods(parts: DaemonParts): Handlers<RestoreMethod> {
+  const { store, restores, engine, log } = parts;
+
+  return {
+    'restore.start': async (params, { peer }) => {
+      const checkpoint = await store.load(params.id);
+      if (!maySee(peer, checkpoint.uid)) {
+        throw new TtycrError('NOT_FOUND', `no checkpoint ${params.id}`, { id: params.id });
+      }
+      if (params.ptmx) await checkPtmxAccess(peer, params.ptmx);
+
+      log.info('restore started', { checkpoint: checkpoint.id, uid: peer.uid });
+      const restored = engine.restore(checkpoint, {
+        ...(params.ptmx ? { ptmx: params.ptmx } : {}),
+        indexPolicy: params.indexPolicy,
+        log,
+      });
+      const entry = restores.add(checkpoint.id, peer.uid, restored, params.ttl);
+
+      log.info('restore ready', {
+        restore: entry.id,
+        checkpoint: checkpoint.id,
+        ttys: restored.ttys.length,
+        tasks: restored.tasks.length,
+      });
+      return summarize(entry);
+    },
+
+    'restore.claim': ({ id, task }, call) => {
+      const entry = restores.get(id);
+      checkOwner(call.peer, entry.uid, `restore ${id}`);
+
+      const claim = restores.claim(entry, task);
+      call.fds.push(...claim.fds);
+      return claim.result;
+    },
+
+    'restore.list': (_params, { peer }) => ({
+      restores: restores
+        .list()
+        .filter((entry) => maySee(peer, entry.uid))
+        .map(summarize),
+    }),
+
+    'restore.cancel': ({ id }, { peer }) => {
+      checkOwner(peer, restores.get(id).uid, `restore ${id}`);
+      const closed = restores.cancel(id);
+      log.info('restore cancelled', { restore: id, closed, uid: peer.uid });
+      return { id, closed };
+    },
+  };
+}
+
+/**
+ * The daemon opens `ptmx` as root, so a caller who is not root may name only a ptmx anyone can
+ * open, or one inside the root of a process they could ptrace (a container of their own).
+ */
+async function checkPtmxAccess(peer: PeerCred, ptmx: string): Promise<void> {
+  if (isRoot(peer)) return;
+  if (ptmx === '/dev/ptmx' || ptmx === '/dev/pts/ptmx') return;
+
+  const inProcessRoot = /^\/proc\/([1-9][0-9]*)\/root\/(?!.*\/\.\.(\/|$))/.exec(ptmx);
+  if (!inProcessRoot) {
+    throw new TtycrError('PERMISSION_DENIED', `may not restore through ${ptmx}`, { ptmx });
+  }
+  await checkMayDump(peer, Number(inProcessRoot[1]));
+}

@@ -1,0 +1,205 @@
+// Restores in flight: the fds restore() made, held until each task claims its own, the restore
+// is cancelled, its time to live runs out, or the daemon stops.
+
+import type { ClaimFd, RestoreSummary, Result } from '../../rpc-schema/methods.js';
+import { TtycrError } from '../../rpc-schema/errors.js';
+import { closeQuietly, dup, FD_CLOEXEC, setfd } from '../sys/fd.js';
+import type { Restored, RestoredTask } from '../tty/types.js';
+import { type Logger, silentLogger } from '../log.js';
+import { newRestoreId } from '../store/ids.js';
+
+/** One restore waiting for claims. */
+export interface PendingRestore {
+  id: string;
+  checkpoint: string;
+  /** The uid that started it: only it (and root) may claim, list or cancel it. */
+  uid: number;
+  createdAt: Date;
+  expiresAt: Date;
+  restored: Restored;
+  claimed: Set<number>;
+  timer: NodeJS.Timeout;
+}
+
+/** A claim's answer: the reply's result, and the fds to send with it in the same order. */
+export interface Claim {
+  result: Result<'restore.claim'>;
+  /**
+   * Duplicates made for this reply; the caller owns them and closes them once sendmsg has
+   * copied them (or when sending fails), so the restore's own fds are never sent and closed.
+   */
+  fds: number[];
+}
+
+export interface RestoreTableOptions {
+  ttlSeconds: number;
+  log?: Logger;
+}
+
+// Expired ids are remembered so a late claim gets EXPIRED rather than NOT_FOUND; bounded.
+const EXPIRED_MEMORY = 1024;
+
+export class RestoreTable {
+  private readonly pending = new Map<string, PendingRestore>();
+  private readonly expired = new Set<string>();
+  private readonly ttlSeconds: number;
+  private readonly log: Logger;
+
+  constructor(options: RestoreTableOptions) {
+    this.ttlSeconds = options.ttlSeconds;
+    this.log = options.log ?? silentLogger;
+  }
+
+  /** Takes ownership of a restore's fds and starts its time to live. */
+  add(checkpoint: string, uid: number, restored: Restored, ttlSeconds?: number): PendingRestore {
+    let id = newRestoreId();
+    while (this.pending.has(id) || this.expired.has(id)) id = newRestoreId();
+
+    const ttl = ttlSeconds ?? this.ttlSeconds;
+    const createdAt = new Date();
+    const timer = setTimeout(() => this.expire(id), ttl * 1000);
+    timer.unref();
+
+    const entry: PendingRestore = {
+      id,
+      checkpoint,
+      uid,
+      createdAt,
+      expiresAt: new Date(createdAt.getTime() + ttl * 1000),
+      restored,
+      claimed: new Set(),
+      timer,
+    };
+    this.pending.set(id, entry);
+    return entry;
+  }
+
+  /** The pending restore with this id: NOT_FOUND, or EXPIRED when its time ran out. */
+  get(id: string): PendingRestore {
+    const entry = this.pending.get(id);
+    if (entry && Date.now() < entry.expiresAt.getTime()) return entry;
+    if (entry) this.expire(id);
+    if (this.expired.has(id)) {
+      throw new TtycrError('EXPIRED', `restore ${id} expired; its fds are closed`, { id });
+    }
+    throw new TtycrError('NOT_FOUND', `no restore ${id}`, { id });
+  }
+
+  /**
+   * Hands a task its fds, once. The restore is dropped (and its fds closed) when every task
+   * has claimed. Access is the caller's to check first.
+   */
+  claim(entry: PendingRestore, pid: number): Claim {
+    const task = entry.restored.tasks.find((t) => t.pid === pid);
+    if (!task) {
+      throw new TtycrError('NOT_FOUND', `restore ${entry.id} has no task ${pid}`, {
+        id: entry.id,
+      });
+    }
+    if (entry.claimed.has(pid)) {
+      throw new TtycrError('ALREADY_CLAIMED', `task ${pid} of restore ${entry.id} was claimed`, {
+        id: entry.id,
+      });
+    }
+
+    const fds = dupAll(task);
+    entry.claimed.add(pid);
+    this.log.info('restore claimed', { restore: entry.id, task: pid, fds: fds.length });
+    if (entry.claimed.size === entry.restored.tasks.length) this.drop(entry.id);
+
+    return { result: claimResult(entry.id, task), fds };
+  }
+
+  /** Closes everything a restore holds; returns how many fds that closed. */
+  cancel(id: string): number {
+    const entry = this.get(id);
+    return this.drop(entry.id);
+  }
+
+  list(): PendingRestore[] {
+    return [...this.pending.values()];
+  }
+
+  /** Number of fds held by pending restores. */
+  pendingFds(): number {
+    let n = 0;
+    for (const entry of this.pending.values()) n += entry.restored.fds().length;
+    return n;
+  }
+
+  /** Daemon shutdown: closes every pending restore. Returns how many fds that closed. */
+  closeAll(): number {
+    let closed = 0;
+    for (const id of [...this.pending.keys()]) closed += this.drop(id);
+    return closed;
+  }
+
+  private expire(id: string): void {
+    const entry = this.pending.get(id);
+    if (!entry) return;
+
+    const unclaimed = entry.restored.tasks.filter((t) => !entry.claimed.has(t.pid)).length;
+    const closed = this.drop(id);
+    this.expired.add(id);
+    if (this.expired.size > EXPIRED_MEMORY) {
+      this.expired.delete(this.expired.values().next().value as string);
+    }
+    this.log.warn('restore expired unclaimed', { restore: id, unclaimed, closed });
+  }
+
+  private drop(id: string): number {
+    const entry = this.pending.get(id);
+    if (!entry) return 0;
+    clearTimeout(entry.timer);
+    this.pending.delete(id);
+    return entry.restored.close();
+  }
+}
+
+/**
+ * Duplicates of a task's fds, close-on-exec, in its order. On failure the duplicates made so
+ * far are closed and the task stays unclaimed.
+ */
+function dupAll(task: RestoredTask): number[] {
+  const fds: number[] = [];
+  try {
+    for (const fd of task.fds) {
+      fds.push(dup(fd.daemonFd));
+      setfd(fds[fds.length - 1]!, FD_CLOEXEC);
+    }
+  } catch (err) {
+    for (const fd of fds) closeQuietly(fd);
+    throw err;
+  }
+  return fds;
+}
+
+function claimResult(id: string, task: RestoredTask): Result<'restore.claim'> {
+  const fds: ClaimFd[] = task.fds.map((fd) => ({
+    fd: fd.fd,
+    tty: fd.tty,
+    end: fd.end,
+    flags: fd.flags,
+    cloexec: fd.cloexec,
+    owner: fd.owner,
+  }));
+  return { id, task: task.pid, fds, ctty: task.ctty };
+}
+
+/** What restore.start and restore.list report about a pending restore. */
+export function summarize(entry: PendingRestore): RestoreSummary {
+  return {
+    id: entry.id,
+    checkpoint: entry.checkpoint,
+    uid: entry.uid,
+    createdAt: entry.createdAt.toISOString(),
+    expiresAt: entry.expiresAt.toISOString(),
+    ttys: entry.restored.ttys.map((tty) => ({ ...tty })),
+    tasks: entry.restored.tasks.map((task) => ({
+      pid: task.pid,
+      fds: task.fds.map((fd) => ({ fd: fd.fd, tty: fd.tty, end: fd.end })),
+      ctty: task.ctty?.tty ?? null,
+      claimed: entry.claimed.has(task.pid),
+    })),
+  };
+}
