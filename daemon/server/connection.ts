@@ -1,0 +1,339 @@
+// Connection: one JSON message per line over a connected non-blocking AF_UNIX stream socket,
+// with fds passed alongside (SCM_RIGHTS). The daemon and the client use the same class.
+//
+//   const conn = new Connection(fd, { onLine, onClose, maxLineBytes, idleTimeoutMs, goodbye })
+//   conn.onLine = (line) => { const fds = line.takeFds(); ... }   // untaken fds are closed
+//   conn.send('{"jsonrpc":"2.0",...}', [fd1, fd2], { closeFds: true })
+//   conn.end()      // flush what is queued, then close;  conn.destroy(): close now
+//   conn.peer       // SO_PEERCRED of the other end, read when the Connection was made
+//
+// A line handler may return a promise: the line's fds stay open until it settles, and a peer
+// that half-closed still gets its replies before the connection closes. A line over
+// maxLineBytes, or an idle timeout, sends the `goodbye(reason)` line (if any) and closes.
+
+import type { Logger } from '../log.js';
+import { silentLogger } from '../log.js';
+import { closeQuietly } from '../sys/fd.js';
+import { MAX_IOV, recvWithFds, sendWithFds } from '../sys/scm.js';
+import type { PeerCred } from '../sys/socket.js';
+import { getPeerCred } from '../sys/socket.js';
+import { IncomingLine, LineSplitter } from './lines.js';
+import { EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, reactor, type Watch } from './reactor.js';
+
+export { IncomingLine } from './lines.js';
+
+export type LineHandler = (line: IncomingLine, conn: Connection) => void | Promise<unknown>;
+
+/** Why a connection closed. `end`: the peer finished; `local`: end() or destroy() was called. */
+export type CloseReason = 'end' | 'local' | 'idle' | 'line-too-long' | 'rejected' | 'error';
+
+/** The limits whose breach gets the peer a last line before the close. */
+export type LimitReason = 'line-too-long' | 'idle' | 'too-many-connections';
+
+export interface ConnectionOptions {
+  onLine?: LineHandler;
+  onClose?: (reason: CloseReason, conn: Connection, error?: Error) => void;
+  /** The line sent before a close for a breached limit, e.g. a JSON-RPC error; none if omitted. */
+  goodbye?: (reason: LimitReason, conn: Connection) => string | undefined;
+  /** Longest line accepted, without its '\n'. Default 1 MiB. */
+  maxLineBytes?: number;
+  /** Room for fds in each read; more sent with one line flags it truncated. Default 64. */
+  maxFdsPerLine?: number;
+  /** Close after this long with no bytes either way and no handler running; 0: never. */
+  idleTimeoutMs?: number;
+  /** After an overlong line: close (default), or skip that line and keep reading. */
+  closeOnLongLine?: boolean;
+  logger?: Logger;
+}
+
+export interface SendOptions {
+  /** Close the passed fds once they went out (or when the send is dropped). */
+  closeFds?: boolean;
+}
+
+interface Outgoing {
+  data: Buffer;
+  fds: readonly number[];
+  closeFds: boolean;
+}
+
+export const DEFAULT_MAX_LINE_BYTES = 1 << 20;
+const READ_SIZE = 64 * 1024;
+/** One read buffer for every connection: reads happen one at a time on the main thread. */
+const readBuffer = Buffer.alloc(READ_SIZE);
+
+export class Connection {
+  readonly fd: number;
+  readonly peer: PeerCred;
+  onLine: LineHandler;
+  onClose: NonNullable<ConnectionOptions['onClose']>;
+  /** Settles with the reason once the socket is closed (after onClose ran). */
+  readonly finished: Promise<CloseReason>;
+
+  private readonly options: ConnectionOptions;
+  private readonly log: Logger;
+  private readonly splitter: LineSplitter;
+  private readonly watch: Watch;
+  private readonly queue: Outgoing[] = [];
+  private idleTimer: NodeJS.Timeout | undefined;
+  private inFlight = 0;
+  private reading = true;
+  private ending: CloseReason | null = null;
+  private closedFor: CloseReason | null = null;
+  private interest = EPOLLIN;
+  private settle: (reason: CloseReason) => void = () => {};
+
+  /** Takes ownership of `fd`, a connected AF_UNIX stream socket in non-blocking mode. */
+  constructor(fd: number, options: ConnectionOptions = {}) {
+    this.fd = fd;
+    this.options = options;
+    this.log = options.logger ?? silentLogger;
+    this.peer = getPeerCred(fd);
+    this.onLine = options.onLine ?? (() => {});
+    this.onClose = options.onClose ?? (() => {});
+    this.finished = new Promise((resolve) => (this.settle = resolve));
+    this.splitter = new LineSplitter(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
+    this.watch = reactor().add(fd, this.interest, (events) => this.ready(events));
+
+    const idle = options.idleTimeoutMs ?? 0;
+    if (idle > 0) {
+      this.idleTimer = setTimeout(() => this.idle(), idle);
+      this.idleTimer.unref();
+    }
+  }
+
+  /** Whether the socket is closed. */
+  get closed(): boolean {
+    return this.closedFor !== null;
+  }
+
+  /** Bytes queued for the peer and not yet written. */
+  get queuedBytes(): number {
+    return this.queue.reduce((sum, out) => sum + out.data.length, 0);
+  }
+
+  /**
+   * Sends one line (a '\n' is added) with `fds` in the same sendmsg. Returns false when the
+   * connection is closing or closed and the line was dropped.
+   */
+  send(line: string, fds: readonly number[] = [], options: SendOptions = {}): boolean {
+    const closeFds = options.closeFds ?? false;
+    // After the peer's EOF, replies still go out; after end() here, nothing new does.
+    if (this.closedFor !== null || (this.ending !== null && this.ending !== 'end')) {
+      if (closeFds) for (const fd of fds) closeQuietly(fd);
+      return false;
+    }
+    if (line.includes('\n')) throw new Error('send: a line must not contain a newline');
+
+    this.queue.push({ data: Buffer.from(line + '\n'), fds, closeFds });
+    this.touch();
+    if (this.queue.length === 1) this.flush();
+    return this.closedFor === null;
+  }
+
+  /** Sends the goodbye line for `reason` (if the options give one) and closes gracefully. */
+  refuse(reason: LimitReason, closeReason: CloseReason): void {
+    const line = this.options.goodbye?.(reason, this);
+    if (line !== undefined) this.send(line);
+    this.end(closeReason);
+  }
+
+  /** Stops reading, flushes what is queued, then closes. */
+  end(reason: CloseReason = 'local'): void {
+    if (this.closedFor !== null) return;
+    this.ending ??= reason;
+    this.stopReading();
+    this.maybeFinish();
+  }
+
+  /** Closes now; queued lines are dropped (their fds closed if the sender asked). */
+  destroy(reason: CloseReason = 'local', error?: Error): void {
+    if (this.closedFor !== null) return;
+    this.closedFor = reason;
+    this.watch.remove();
+    closeQuietly(this.fd);
+    clearTimeout(this.idleTimer);
+    this.splitter.dispose();
+    for (const out of this.queue.splice(0)) {
+      if (out.closeFds) for (const fd of out.fds) closeQuietly(fd);
+    }
+    try {
+      this.onClose(reason, this, error);
+    } finally {
+      this.settle(reason);
+    }
+  }
+
+  private ready(events: number): void {
+    if (events & EPOLLOUT) this.flush();
+    if (this.reading && events & (EPOLLIN | EPOLLHUP | EPOLLERR)) this.read();
+    // The peer is gone entirely: nothing more can be written, so wait for nothing.
+    if (events & (EPOLLHUP | EPOLLERR) && this.closedFor === null && !this.reading) {
+      this.destroy(this.ending ?? 'end');
+    }
+  }
+
+  private read(): void {
+    const maxFds = this.options.maxFdsPerLine ?? 64;
+    for (;;) {
+      let got;
+      try {
+        got = recvWithFds(this.fd, readBuffer, maxFds);
+      } catch (err) {
+        this.destroy('error', err as Error);
+        return;
+      }
+      if (got === null) return;
+      if (got.bytes === 0) {
+        for (const fd of got.fds) closeQuietly(fd);
+        this.peerEnded();
+        return;
+      }
+
+      this.touch();
+      const chunk = Buffer.from(readBuffer.subarray(0, got.bytes));
+      const { lines, overflow } = this.splitter.feed(chunk, got.fds, got.truncated);
+      for (const line of lines) {
+        if (this.closedFor !== null || !this.reading) line.closeFds();
+        else this.deliver(line);
+      }
+      if (overflow) {
+        this.log.warn('line too long', { peerPid: this.peer.pid, fd: this.fd });
+        if (this.options.closeOnLongLine ?? true) {
+          this.refuse('line-too-long', 'line-too-long');
+          return;
+        }
+        const reply = this.options.goodbye?.('line-too-long', this);
+        if (reply !== undefined) this.send(reply);
+      }
+
+      // A short read emptied the socket; level-triggered epoll reports anything newer.
+      if (got.bytes < READ_SIZE || this.closedFor !== null || !this.reading) return;
+    }
+  }
+
+  private deliver(line: IncomingLine): void {
+    let result: void | Promise<unknown>;
+    try {
+      result = this.onLine(line, this);
+    } catch (err) {
+      this.log.error('line handler failed', { error: (err as Error).message, fd: this.fd });
+      line.closeFds();
+      return;
+    }
+    if (!(result instanceof Promise)) {
+      line.closeFds();
+      return;
+    }
+
+    this.inFlight++;
+    result
+      .catch((err: Error) => {
+        this.log.error('line handler failed', { error: err?.message, fd: this.fd });
+      })
+      .finally(() => {
+        line.closeFds();
+        this.inFlight--;
+        this.touch();
+        this.maybeFinish();
+      });
+  }
+
+  /** The peer shut down its side: answer what is in flight, then close. */
+  private peerEnded(): void {
+    const last = this.splitter.finish();
+    if (last) this.deliver(last);
+    this.ending ??= 'end';
+    this.stopReading();
+    this.maybeFinish();
+  }
+
+  private stopReading(): void {
+    if (!this.reading) return;
+    this.reading = false;
+    this.setInterest(this.interest & ~EPOLLIN);
+  }
+
+  private maybeFinish(): void {
+    if (this.closedFor !== null || this.ending === null) return;
+    if (this.queue.length === 0 && (this.inFlight === 0 || this.ending !== 'end')) {
+      this.destroy(this.ending);
+    }
+  }
+
+  private flush(): void {
+    while (this.queue.length > 0 && this.closedFor === null) {
+      const batch = this.nextBatch();
+      let sent: number | null;
+      try {
+        sent = sendWithFds(this.fd, batch.map((out) => out.data), batch[0]!.fds);
+      } catch (err) {
+        this.destroy('error', err as Error);
+        return;
+      }
+      if (sent === null) {
+        this.setInterest(this.interest | EPOLLOUT);
+        return;
+      }
+      this.consume(sent);
+    }
+
+    if (this.closedFor === null) {
+      this.setInterest(this.interest & ~EPOLLOUT);
+      this.maybeFinish();
+    }
+  }
+
+  /**
+   * The head of the queue and the fd-less lines after it, gathered into one sendmsg. A line with
+   * fds always starts a sendmsg of its own, so its fds arrive with its first byte.
+   */
+  private nextBatch(): Outgoing[] {
+    const batch = [this.queue[0]!];
+    for (let i = 1; i < this.queue.length && batch.length < MAX_IOV; i++) {
+      const next = this.queue[i]!;
+      if (next.fds.length > 0) break;
+      batch.push(next);
+    }
+    return batch;
+  }
+
+  /** Drops `sent` bytes from the head of the queue; fds went with the first byte. */
+  private consume(sent: number): void {
+    const head = this.queue[0]!;
+    if (head.closeFds) for (const fd of head.fds) closeQuietly(fd);
+    head.fds = [];
+
+    let left = sent;
+    while (left > 0) {
+      const out = this.queue[0]!;
+      if (left >= out.data.length) {
+        left -= out.data.length;
+        this.queue.shift();
+      } else {
+        out.data = out.data.subarray(left);
+        left = 0;
+      }
+    }
+  }
+
+  private setInterest(events: number): void {
+    if (events === this.interest || this.closedFor !== null) return;
+    this.interest = events;
+    this.watch.modify(events);
+  }
+
+  private touch(): void {
+    this.idleTimer?.refresh();
+  }
+
+  private idle(): void {
+    if (this.closedFor !== null) return;
+    if (this.inFlight > 0 || this.queue.length > 0) {
+      this.touch();
+      return;
+    }
+    this.log.debug('connection idle', { peerPid: this.peer.pid, fd: this.fd });
+    this.refuse('idle', 'idle');
+  }
+}

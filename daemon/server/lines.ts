@@ -1,0 +1,153 @@
+// Line framing for the transport: splits a byte stream into '\n'-terminated lines and ties the
+// fds of each read to the line that holds the read's last byte.
+//
+// Why the last byte: the kernel ends a stream read right after the part that carried fds, and a
+// sendmsg with fds starts at the beginning of a line (Connection.send makes it so), so the fds
+// belong to the line the read ended in. A line longer than the limit is never buffered whole.
+
+import { closeQuietly } from '../sys/fd.js';
+
+/** One received line with the fds that came with it. The consumer owns the fds. */
+export class IncomingLine {
+  readonly text: string;
+  /** More fds were sent with this line than there was room for (MSG_CTRUNC); any that did
+   *  arrive were closed. The sender should get FDS_TRUNCATED. */
+  readonly truncated: boolean;
+  private fds: number[];
+
+  constructor(text: string, fds: number[], truncated: boolean) {
+    this.text = text;
+    this.truncated = truncated;
+    this.fds = fds;
+  }
+
+  /** How many fds are still held by this line. */
+  get fdCount(): number {
+    return this.fds.length;
+  }
+
+  /** Takes the fds: the caller now closes them. Later calls return []. */
+  takeFds(): number[] {
+    const fds = this.fds;
+    this.fds = [];
+    return fds;
+  }
+
+  /** Closes whatever fds nobody took; the connection calls this when the handler is done. */
+  closeFds(): void {
+    for (const fd of this.takeFds()) closeQuietly(fd);
+  }
+}
+
+export type FeedResult = { lines: IncomingLine[]; overflow: boolean };
+
+export class LineSplitter {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private pendingFds: number[] = [];
+  private pendingTruncated = false;
+  /** After an overlong line: drop bytes until its end, then go on with the next line. */
+  private discarding = false;
+
+  constructor(private readonly maxLineBytes: number) {}
+
+  /**
+   * Adds one read's bytes and fds. Returns the complete lines, in order, and whether a line went
+   * over the limit (its bytes and fds are dropped; the lines before it are still returned).
+   */
+  feed(chunk: Buffer, fds: number[], truncated: boolean): FeedResult {
+    const lines: IncomingLine[] = [];
+    let overflow = false;
+    const lastNewline = chunk.lastIndexOf(0x0a);
+    // The fds go to the line holding the chunk's last byte: the partial line when the chunk
+    // does not end in '\n', otherwise the last complete line.
+    const fdsEndLine = lastNewline === chunk.length - 1 && lastNewline >= 0;
+
+    if (truncated) for (const fd of fds.splice(0)) closeQuietly(fd);
+
+    let start = 0;
+    for (;;) {
+      const nl = start <= lastNewline ? chunk.indexOf(0x0a, start) : -1;
+      if (nl < 0) break;
+
+      const isLast = nl === lastNewline;
+      const part = chunk.subarray(start, nl);
+      start = nl + 1;
+      const lineFds = isLast && fdsEndLine ? fds : [];
+      const lineTruncated = isLast && fdsEndLine ? truncated : false;
+
+      if (this.discarding) {
+        this.discarding = false;
+        this.dropPending();
+        for (const fd of lineFds) closeQuietly(fd);
+        continue;
+      }
+      if (this.pendingBytes + part.length > this.maxLineBytes) {
+        overflow = true;
+        this.dropPending();
+        for (const fd of lineFds) closeQuietly(fd);
+        continue;
+      }
+
+      lines.push(this.complete(part, lineFds, lineTruncated));
+    }
+
+    const rest = chunk.subarray(start);
+    if (!fdsEndLine) {
+      this.pendingFds.push(...fds);
+      this.pendingTruncated ||= truncated;
+    }
+    if (this.discarding) {
+      this.dropPending();
+    } else if (rest.length > 0) {
+      this.pending.push(rest);
+      this.pendingBytes += rest.length;
+      if (this.pendingBytes > this.maxLineBytes) {
+        overflow = true;
+        this.discarding = true;
+        this.dropPending();
+      }
+    }
+    return { lines, overflow };
+  }
+
+  /** Bytes of a line not yet ended. */
+  get buffered(): number {
+    return this.pendingBytes;
+  }
+
+  /** At end of stream: the unterminated last line, if any (socat without a final newline). */
+  finish(): IncomingLine | null {
+    if (this.discarding || this.pendingBytes === 0) {
+      this.dropPending();
+      return null;
+    }
+    return this.complete(Buffer.alloc(0), [], false);
+  }
+
+  /** Closes the fds of a partial line; for a connection that goes away. */
+  dispose(): void {
+    this.dropPending();
+  }
+
+  private complete(tail: Buffer, fds: number[], truncated: boolean): IncomingLine {
+    const bytes = this.pending.length === 0 ? tail : Buffer.concat([...this.pending, tail]);
+    let text = bytes.toString('utf8');
+    if (text.endsWith('\r')) text = text.slice(0, -1);
+    const allFds = [...this.pendingFds, ...fds];
+    const line = new IncomingLine(text, allFds, this.pendingTruncated || truncated);
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.pendingFds = [];
+    this.pendingTruncated = false;
+    return line;
+  }
+
+  private dropPending(): void {
+    for (const fd of this.pendingFds) closeQuietly(fd);
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.pendingFds = [];
+    this.pendingTruncated = false;
+  }
+}
