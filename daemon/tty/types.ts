@@ -1,7 +1,8 @@
 // Runtime types of the tty engine: what dump() takes and what restore() hands back. The image
 // (rpc-schema/image.ts) is the on-disk form; these carry live fds and never leave the daemon.
 
-import type { Logger } from '../log.js';
+import type { Checkpoint } from "../../rpc-schema/image.js";
+import type { Logger } from "../log.js";
 
 export interface DumpOptions {
   /** The new checkpoint's id and name; the caller (the store) picks the id. */
@@ -15,12 +16,17 @@ export interface DumpOptions {
   freeze?: boolean;
   /** Save queued input and output; requires freeze. */
   data?: boolean;
-  /** SIGKILL the tasks once the dump is complete. */
+  /** SIGKILL the tasks once the dump is complete and committed. */
   kill?: boolean;
+  /**
+   * Makes the checkpoint durable (the store writes it). Called with the tasks still frozen;
+   * they are killed only after it resolved, and thawed instead if it throws.
+   */
+  commit?: (checkpoint: Checkpoint) => Promise<void>;
   log?: Logger;
 }
 
-export type IndexPolicy = 'exact' | 'any';
+export type IndexPolicy = "exact" | "any";
 
 export interface RestoreOptions {
   /** The ptmx to create ptys on: /dev/ptmx, or /dev/pts/ptmx of another devpts instance. */
@@ -37,7 +43,7 @@ export interface RestoredFd {
   fd: number;
   file: number | null;
   tty: number;
-  end: 'master' | 'slave';
+  end: "master" | "slave";
   daemonFd: number;
   flags: number;
   cloexec: boolean;
@@ -49,12 +55,17 @@ export interface RestoredTask {
   /** Original pid; 0 is the console (masters no task held). */
   pid: number;
   fds: RestoredFd[];
-  ctty: { tty: number; leader: boolean; foreground: boolean; fdIndex: number } | null;
+  ctty: {
+    tty: number;
+    leader: boolean;
+    foreground: boolean;
+    fdIndex: number;
+  } | null;
 }
 
 export interface RestoredTty {
   id: number;
-  kind: 'pty' | 'ctty' | 'console' | 'vt' | 'serial';
+  kind: "pty" | "ctty" | "console" | "vt" | "serial";
   oldIndex: number;
   newIndex: number;
   path: string;

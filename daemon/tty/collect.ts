@@ -1,0 +1,180 @@
+// Collecting: every tty fd the tasks hold, taken with pidfd_getfd and grouped into open file
+// descriptions (dups share one) and into ttys (a master and its pts are one tty).
+
+import { TtycrError } from "../../rpc-schema/errors.js";
+import { isErrno } from "../sys/errors.js";
+import { closeQuietly, fstat, O_CLOEXEC, O_PATH } from "../sys/fd.js";
+import { compareOpenFiles, pidfdGetfd, pidfdOpen } from "../sys/pidfd.js";
+import { getPtyIndex, openPeer } from "../sys/pty.js";
+import { classifyRdev, ptsIndex, type TtyClass } from "./classify.js";
+import type { FdSet } from "./fdset.js";
+import { readFdInfo, readFdNumbers, readFdPath, readFdRdev } from "./proc.js";
+
+/** One fd of one task. */
+export interface Holder {
+  pid: number;
+  fd: number;
+  cloexec: boolean;
+}
+
+/** One open file description the tasks hold, with a daemon fd on it. */
+export interface HeldFile {
+  fd: number;
+  end: "master" | "slave";
+  flags: number;
+  pos: number;
+  holders: Holder[];
+}
+
+/** One pty, found through any of its ends. */
+export interface HeldPty {
+  devpts: number;
+  index: number;
+  /** The master's path as its holder sees it (/dev/ptmx, /dev/pts/ptmx). */
+  ptmx: string;
+  masters: HeldFile[];
+  slaves: HeldFile[];
+}
+
+/**
+ * Takes every tty fd of the tasks into the daemon. Non-tty fds are ignored; a tty kind without a
+ * driver yet is refused, never skipped. Every daemon fd goes into `fds`.
+ */
+export function collect(pids: number[], fds: FdSet): Map<string, HeldPty> {
+  const ptys = new Map<string, HeldPty>();
+  for (const pid of pids) collectTask(pid, fds, ptys);
+  for (const pty of ptys.values()) {
+    pty.masters = mergeOpenFiles(pty.masters, fds);
+    pty.slaves = mergeOpenFiles(pty.slaves, fds);
+  }
+  return ptys;
+}
+
+function collectTask(
+  pid: number,
+  fds: FdSet,
+  ptys: Map<string, HeldPty>,
+): void {
+  const numbers = readFdNumbers(pid);
+  const pidfd = fds.add(openPidfd(pid));
+  try {
+    for (const n of numbers) {
+      const rdev = readFdRdev(pid, n);
+      if (rdev === 0) continue;
+      const kind = classifyRdev(rdev);
+      if (kind === null) continue;
+      if (kind !== "ptmx" && kind !== "pts") refuse(pid, n, kind);
+      collectFd(pid, n, kind, pidfd, fds, ptys);
+    }
+  } finally {
+    fds.close(pidfd);
+  }
+}
+
+function collectFd(
+  pid: number,
+  n: number,
+  kind: "ptmx" | "pts",
+  pidfd: number,
+  fds: FdSet,
+  ptys: Map<string, HeldPty>,
+): void {
+  const ours = fds.add(getfd(pidfd, pid, n));
+  const info = readFdInfo(pid, n);
+  const file: HeldFile = {
+    fd: ours,
+    end: kind === "ptmx" ? "master" : "slave",
+    flags: info.flags & ~O_CLOEXEC,
+    pos: info.pos,
+    holders: [{ pid, fd: n, cloexec: (info.flags & O_CLOEXEC) !== 0 }],
+  };
+
+  const { devpts, index } =
+    kind === "ptmx" ? locateMaster(ours) : locateSlave(ours);
+  const key = `${devpts}:${index}`;
+  let pty = ptys.get(key);
+  if (!pty) {
+    pty = { devpts, index, ptmx: "/dev/ptmx", masters: [], slaves: [] };
+    ptys.set(key, pty);
+  }
+  if (kind === "ptmx") {
+    pty.masters.push(file);
+    pty.ptmx = readFdPath(pid, n) || pty.ptmx;
+  } else {
+    pty.slaves.push(file);
+  }
+}
+
+/** A master's index and devpts instance: the instance is that of its pts node (O_PATH peer). */
+function locateMaster(fd: number): { devpts: number; index: number } {
+  const index = getPtyIndex(fd);
+  const peer = openPeer(fd, O_PATH);
+  try {
+    return { devpts: fstat(peer).dev, index };
+  } finally {
+    closeQuietly(peer);
+  }
+}
+
+function locateSlave(fd: number): { devpts: number; index: number } {
+  const st = fstat(fd);
+  return { devpts: st.dev, index: ptsIndex(st.rdev) };
+}
+
+/**
+ * Folds fds that share one open file description (dup, fork, SCM_RIGHTS) into one entry with
+ * several holders, keeping one daemon fd for it. kcmp says whether two files are the same.
+ */
+function mergeOpenFiles(files: HeldFile[], fds: FdSet): HeldFile[] {
+  if (files.length < 2) return files;
+  const merged: HeldFile[] = [];
+  for (const file of files) {
+    const same = merged.find((m) => compareOpenFiles(m.fd, file.fd) === 0);
+    if (!same) {
+      merged.push(file);
+      continue;
+    }
+    same.holders.push(...file.holders);
+    fds.close(file.fd);
+  }
+  return merged;
+}
+
+function openPidfd(pid: number): number {
+  try {
+    return pidfdOpen(pid);
+  } catch (err) {
+    if (isErrno(err, "ESRCH"))
+      throw new TtycrError("NO_SUCH_PROCESS", `no process ${pid}`);
+    throw err;
+  }
+}
+
+function getfd(pidfd: number, pid: number, n: number): number {
+  try {
+    return pidfdGetfd(pidfd, n, pid);
+  } catch (err) {
+    if (isErrno(err, "EPERM", "EACCES")) {
+      throw new TtycrError(
+        "PERMISSION_DENIED",
+        `take fd ${n} of pid ${pid}: ${err.code}`,
+        {
+          errno: err.code,
+        },
+      );
+    }
+    if (isErrno(err, "ESRCH"))
+      throw new TtycrError("NO_SUCH_PROCESS", `no process ${pid}`);
+    throw err;
+  }
+}
+
+function refuse(pid: number, fd: number, kind: TtyClass): never {
+  const path = readFdPath(pid, fd);
+  const what = kind === "ctty" ? "/dev/tty" : kind;
+  throw new TtycrError(
+    "UNSUPPORTED_TTY",
+    `pid ${pid} fd ${fd} (${path}): ${what} ttys are not supported yet`,
+    { pid, fd, path, kind },
+  );
+}

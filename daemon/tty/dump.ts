@@ -1,0 +1,204 @@
+// dump(): the checkpoint of every tty a set of tasks holds.
+
+import { hostname, release } from "node:os";
+
+import { TtycrError } from "../../rpc-schema/errors.js";
+import type {
+  Checkpoint,
+  OpenFile,
+  Task,
+  Tty,
+} from "../../rpc-schema/image.js";
+import { silentLogger } from "../log.js";
+import { isErrno } from "../sys/errors.js";
+import {
+  fstat,
+  getownEx,
+  getsig,
+  makedev,
+  O_CLOEXEC,
+  O_NOCTTY,
+  O_NONBLOCK,
+  O_RDWR,
+  openPath,
+} from "../sys/fd.js";
+import { classifyRdev, ptsIndex } from "./classify.js";
+import { collect, type HeldFile, type HeldPty } from "./collect.js";
+import { dumpPty } from "./drivers/pty-dump.js";
+import { FdSet } from "./fdset.js";
+import { freeze, kill, thaw } from "./freeze.js";
+import { readTaskStat, readTree, type TaskStat } from "./proc.js";
+import type { DumpOptions } from "./types.js";
+
+const PTS_MAJOR = 136;
+
+export async function dump(
+  pids: number[],
+  options: DumpOptions,
+): Promise<Checkpoint> {
+  const log = options.log ?? silentLogger;
+  const frozen =
+    options.freeze || options.data ? expand(pids, options.tree) : [];
+  const fds = new FdSet();
+  let stopped = false;
+  let killed = false;
+
+  try {
+    if (frozen.length) {
+      await freeze(frozen);
+      stopped = true;
+    }
+
+    // The tree is read again once frozen: nothing forks behind our back any more.
+    const all = expand(pids, options.tree);
+    const stats = all.map(readTaskStat);
+    const checkpoint = build(all, stats, fds, options);
+    log.debug("dumped ttys", {
+      checkpoint: options.id,
+      ttys: checkpoint.ttys.length,
+    });
+
+    await options.commit?.(checkpoint);
+    if (options.kill) {
+      kill(all);
+      killed = true;
+    }
+    return checkpoint;
+  } finally {
+    fds.closeAll();
+    if (stopped && !killed) thaw(frozen);
+  }
+}
+
+/** The pids, each checked to exist, with their descendants when asked; no pid twice. */
+function expand(pids: number[], tree = false): number[] {
+  const seen = new Set<number>();
+  for (const pid of pids) {
+    readTaskStat(pid);
+    for (const p of tree ? readTree(pid) : [pid]) seen.add(p);
+  }
+  return [...seen];
+}
+
+function build(
+  pids: number[],
+  stats: TaskStat[],
+  fds: FdSet,
+  options: DumpOptions,
+): Checkpoint {
+  const ptys = collect(pids, fds);
+  const ttys: Tty[] = [];
+  const files: OpenFile[] = [];
+  const fdsOfTask = new Map<number, Task["fds"]>(pids.map((pid) => [pid, []]));
+
+  for (const pty of ptys.values()) {
+    const tty = dumpPty(ttys.length, pty, makedev(PTS_MAJOR, pty.index), stats);
+    ttys.push(tty);
+    for (const file of [...pty.masters, ...pty.slaves]) {
+      const entry = openFileEntry(files.length, tty.id, file);
+      files.push(entry);
+      for (const h of file.holders) {
+        fdsOfTask
+          .get(h.pid)!
+          .push({ fd: h.fd, file: entry.id, cloexec: h.cloexec });
+      }
+    }
+  }
+
+  const tasks = stats.map((st): Task => {
+    const taskFds = fdsOfTask.get(st.pid)!.sort((a, b) => a.fd - b.fd);
+    return {
+      pid: st.pid,
+      ppid: st.ppid,
+      comm: st.comm,
+      sid: st.session,
+      pgid: st.pgrp,
+      ctty: controllingTty(st, ttys, stats, fds),
+      cttyRdev: st.ttyNr,
+      fds: taskFds,
+    };
+  });
+
+  return {
+    id: options.id,
+    name: options.name ?? null,
+    createdAt: new Date().toISOString(),
+    uid: options.uid,
+    host: hostname(),
+    kernel: release(),
+    options: {
+      tree: options.tree ?? false,
+      freeze: (options.freeze || options.data) ?? false,
+      data: options.data ?? false,
+      kill: options.kill ?? false,
+    },
+    ttys,
+    files,
+    tasks,
+  };
+}
+
+function openFileEntry(id: number, tty: number, file: HeldFile): OpenFile {
+  return {
+    id,
+    tty,
+    end: file.end,
+    flags: file.flags,
+    pos: file.pos,
+    owner: getownEx(file.fd),
+    signal: getsig(file.fd),
+  };
+}
+
+/**
+ * The tty id of a task's controlling tty. When no fd of the set holds that pts, it is opened
+ * through the task's own root to read its state, so the task keeps a controlling tty after
+ * restore (a pty whose master waits for a console claim).
+ */
+function controllingTty(
+  st: TaskStat,
+  ttys: Tty[],
+  stats: TaskStat[],
+  fds: FdSet,
+): number | null {
+  if (st.ttyNr === 0) return null;
+  const held = ttys.find((t) => t.rdev === st.ttyNr);
+  if (held) return held.id;
+  if (classifyRdev(st.ttyNr) !== "pts") {
+    throw new TtycrError(
+      "UNSUPPORTED_TTY",
+      `pid ${st.pid}: its controlling tty ${st.ttyNr} is not a pty, which is not supported yet`,
+      { pid: st.pid },
+    );
+  }
+
+  const index = ptsIndex(st.ttyNr);
+  const path = `/proc/${st.pid}/root/dev/pts/${index}`;
+  let fd: number;
+  try {
+    fd = fds.add(openPath(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
+  } catch (err) {
+    // Its node is gone (the master closed): the task keeps tty_nr in the image, nothing more.
+    if (isErrno(err, "ENOENT", "EIO", "ENXIO")) return null;
+    throw err;
+  }
+  try {
+    const node = fstat(fd);
+    if (node.rdev !== st.ttyNr) return null;
+    const pty: HeldPty = {
+      devpts: node.dev,
+      index,
+      ptmx: "/dev/ptmx",
+      masters: [],
+      slaves: [{ fd, end: "slave", flags: 0, pos: 0, holders: [] }],
+    };
+    const tty = {
+      ...dumpPty(ttys.length, pty, st.ttyNr, stats),
+      slaveHeld: false,
+    };
+    ttys.push(tty);
+    return tty.id;
+  } finally {
+    fds.close(fd);
+  }
+}

@@ -1,0 +1,136 @@
+// What /proc says about a task: its place in sessions and process groups, its children, its fds.
+
+import { readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
+
+import { TtycrError } from "../../rpc-schema/errors.js";
+
+export interface TaskStat {
+  pid: number;
+  comm: string;
+  state: string;
+  ppid: number;
+  pgrp: number;
+  session: number;
+  /** dev_t of the controlling tty, 0 for none. */
+  ttyNr: number;
+  /** Foreground process group of the controlling tty, -1 for none. */
+  tpgid: number;
+}
+
+/** Parses /proc/PID/stat; comm may hold spaces and parentheses, so split after the last ')'. */
+export function readTaskStat(pid: number): TaskStat {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, "latin1");
+  } catch {
+    throw new TtycrError("NO_SUCH_PROCESS", `no process ${pid}`);
+  }
+  const open = text.indexOf("(");
+  const close = text.lastIndexOf(")");
+  const rest = text.slice(close + 2).split(" ");
+  return {
+    pid,
+    comm: text.slice(open + 1, close),
+    state: rest[0]!,
+    ppid: Number(rest[1]),
+    pgrp: Number(rest[2]),
+    session: Number(rest[3]),
+    ttyNr: Number(rest[4]),
+    tpgid: Number(rest[5]),
+  };
+}
+
+/** The real uid of a task (/proc/PID/status Uid: real effective saved fs). */
+export function readTaskUid(pid: number): number {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/status`, "latin1");
+  } catch {
+    throw new TtycrError("NO_SUCH_PROCESS", `no process ${pid}`);
+  }
+  const line = /^Uid:\s+(\d+)/m.exec(text);
+  return Number(line?.[1] ?? -1);
+}
+
+/** Direct children of every thread of a task. */
+export function readChildren(pid: number): number[] {
+  const children: number[] = [];
+  let threads: string[];
+  try {
+    threads = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return children;
+  }
+  for (const tid of threads) {
+    try {
+      const text = readFileSync(
+        `/proc/${pid}/task/${tid}/children`,
+        "latin1",
+      ).trim();
+      if (text)
+        for (const child of text.split(" ")) children.push(Number(child));
+    } catch {
+      // The thread exited while we looked: it has no children left to miss.
+    }
+  }
+  return children;
+}
+
+/** The task and all its descendants, parents before children. */
+export function readTree(pid: number): number[] {
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) tree.push(...readChildren(tree[i]!));
+  return tree;
+}
+
+/** The fd numbers a task has open, ascending. */
+export function readFdNumbers(pid: number): number[] {
+  let names: string[];
+  try {
+    names = readdirSync(`/proc/${pid}/fd`);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EACCES" || code === "EPERM") {
+      throw new TtycrError(
+        "PERMISSION_DENIED",
+        `read fds of pid ${pid}: ${code}`,
+        {
+          errno: code,
+        },
+      );
+    }
+    throw new TtycrError("NO_SUCH_PROCESS", `no process ${pid}`);
+  }
+  return names.map(Number).sort((a, b) => a - b);
+}
+
+/**
+ * The rdev of what a task's fd points at, through the /proc magic link (a stat, not an open:
+ * opening /proc/PID/fd/N of a master would make a new pty). 0 for anything but a char device.
+ */
+export function readFdRdev(pid: number, fd: number): number {
+  const st = statSync(`/proc/${pid}/fd/${fd}`, { throwIfNoEntry: false });
+  return st?.isCharacterDevice() ? st.rdev : 0;
+}
+
+export interface FdInfo {
+  pos: number;
+  /** Open flags, with O_CLOEXEC set when the fd (not the open file) is close-on-exec. */
+  flags: number;
+}
+
+export function readFdInfo(pid: number, fd: number): FdInfo {
+  const text = readFileSync(`/proc/${pid}/fdinfo/${fd}`, "latin1");
+  const pos = /^pos:\s+(\d+)/m.exec(text);
+  const flags = /^flags:\s+([0-7]+)/m.exec(text);
+  return { pos: Number(pos?.[1] ?? 0), flags: parseInt(flags?.[1] ?? "0", 8) };
+}
+
+/** The target of a task's fd link, as the task sees it (`/dev/pts/3`, `/dev/ptmx`). */
+export function readFdPath(pid: number, fd: number): string {
+  try {
+    return readlinkSync(`/proc/${pid}/fd/${fd}`);
+  } catch {
+    return "";
+  }
+}

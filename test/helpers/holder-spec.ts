@@ -1,0 +1,49 @@
+// The spec a test gives test/fixtures/holder.ts: which ptys to hold, in what state.
+
+export interface HolderPty {
+  /** Which ends stay open: both (default), only the master, or only the pts (hung up). */
+  keep?: "both" | "master" | "slave";
+  /** How many separate pts opens (open file descriptions), default 1. */
+  slaves?: number;
+  /** How many dups of the first pts fd. */
+  dups?: number;
+  termios?: {
+    iflagSet?: number;
+    iflagClear?: number;
+    oflagSet?: number;
+    oflagClear?: number;
+    cflagSet?: number;
+    cflagClear?: number;
+    lflagSet?: number;
+    lflagClear?: number;
+    cc?: Record<number, number>;
+    ispeed?: number;
+    ospeed?: number;
+  };
+  winsize?: { rows: number; cols: number; xpixel: number; ypixel: number };
+  lockedTermios?: {
+    iflag?: number;
+    oflag?: number;
+    cflag?: number;
+    lflag?: number;
+  };
+  packet?: boolean;
+  exclusive?: boolean;
+  locked?: boolean;
+  node?: { uid: number; gid: number; mode: number };
+  slaveNonblock?: boolean;
+  masterAppend?: boolean;
+}
+
+export interface HolderSpec {
+  ptmx?: string;
+  ptys: HolderPty[];
+  /** A child process sharing these open files: [pty number, 'master' | pts number]. */
+  child?: [number, "master" | string][];
+}
+
+export interface HolderInfo {
+  pid: number;
+  child: number | null;
+  ptys: { index: number; master: number; slaves: number[] }[];
+}
