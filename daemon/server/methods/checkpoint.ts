@@ -38,9 +38,10 @@ export function checkpointMethods(parts: DaemonParts): Handlers<CheckpointMethod
         freeze: params.freeze,
         data: params.data,
         kill: params.kill,
+        // The image is on disk before any task is killed or thawed.
+        commit: (image) => store.save(image),
         log,
       });
-      await store.save(checkpoint);
 
       const ttys = checkpoint.ttys.map(ttySummary);
       log.info('checkpoint created', { checkpoint: id, ttys: ttys.length, tasks: checkpoint.tasks.length });

@@ -1,0 +1,153 @@
+#!/usr/bin/env node
+// ttycrd: reads its configuration, sets up logging, opens the store and the socket, serves
+// until SIGTERM or SIGINT, then stops cleanly.
+
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+import { Command, Option } from 'commander';
+import winston from 'winston';
+
+import { type Config, ConfigError, loadConfig } from './config.js';
+import { Daemon } from './daemon.js';
+import type { Logger } from './log.js';
+import { Listener } from './server/listener.js';
+import * as engine from './tty/index.js';
+
+const EXIT_USAGE = 2;
+/** How long a stop waits for requests in flight before closing anyway. */
+const DRAIN_MS = 10_000;
+
+function parseFlags(argv: string[], version: string): Record<string, unknown> {
+  const program = new Command('ttycrd')
+    .description('Checkpoint and restore Linux terminals: the daemon')
+    .version(version)
+    .option('--socket <path>', 'unix socket to listen on')
+    .option('--state-dir <dir>', 'where checkpoints are stored')
+    .addOption(new Option('--log-level <level>').choices(['error', 'warn', 'info', 'debug']))
+    .addOption(new Option('--log-format <format>').choices(['json', 'text']))
+    .option('--group <group>', 'group (name or gid) that may use the socket')
+    .option('--config <file>', 'JSON config file')
+    .option('--restore-ttl <seconds>', 'seconds until unclaimed fds close')
+    .option('--max-connections <n>', 'open connections at most')
+    .option('--max-line-bytes <n>', 'longest request line')
+    .option('--idle-timeout <seconds>', 'close idle connections after this long (0: never)')
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE))
+    .parse(argv);
+  return program.opts();
+}
+
+/** winston to stdout (stderr for warn and error), one line per event. */
+function createLogger(config: Config): Logger {
+  const text = winston.format.printf(({ level, message, timestamp, ...fields }) => {
+    const rest = Object.entries(fields)
+      .map(([k, v]) => `${k}=${typeof v === 'string' && !/\s/.test(v) ? v : JSON.stringify(v)}`)
+      .join(' ');
+    return `${String(timestamp)} ${level} ${String(message)}${rest ? ` ${rest}` : ''}`;
+  });
+  return winston.createLogger({
+    level: config.logLevel,
+    format: winston.format.combine(
+      winston.format.timestamp(),
+      config.logFormat === 'json' ? winston.format.json() : text,
+    ),
+    transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn'] })],
+  });
+}
+
+/** A group name or number as a gid, from /etc/group. */
+function groupId(group: string): number {
+  if (/^[0-9]+$/.test(group)) return Number(group);
+  const line = readFileSync('/etc/group', 'utf8')
+    .split('\n')
+    .find((l) => l.split(':')[0] === group);
+  if (!line) throw new ConfigError(`invalid configuration: group ${group} does not exist`);
+  return Number(line.split(':')[2]);
+}
+
+function packageVersion(): string {
+  for (const up of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'ttycr' && pkg.version) return pkg.version;
+    } catch {
+      // Not there: try the next level up.
+    }
+  }
+  return '0.0.0';
+}
+
+async function main(): Promise<void> {
+  const version = packageVersion();
+  const flags = parseFlags(process.argv, version);
+
+  let config: Config;
+  let gid: number | undefined;
+  try {
+    config = loadConfig({ env: process.env, uid: process.getuid?.() ?? 0, flags });
+    gid = config.group === null ? undefined : groupId(config.group);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`ttycrd: ${err.message}\n`);
+    process.exit(EXIT_USAGE);
+  }
+  const log = createLogger(config);
+
+  let listener: Listener | null = null;
+  const daemon = await Daemon.open({
+    config,
+    version,
+    engine,
+    log,
+    connections: () => listener?.connections.size ?? 0,
+    store: testHooks(),
+  });
+
+  mkdirSync(dirname(config.socket), { recursive: true, mode: process.getuid?.() === 0 ? 0o755 : 0o700 });
+  listener = Listener.listen(config.socket, {
+    mode: 0o660,
+    ...(gid === undefined ? {} : { gid }),
+    maxConnections: config.maxConnections,
+    maxLineBytes: config.maxLineBytes,
+    idleTimeoutMs: config.idleTimeout * 1000,
+    goodbye: (reason) => daemon.goodbye(reason),
+    onConnection: (conn) => {
+      conn.onLine = (line) => daemon.serveLine(line, conn);
+    },
+    logger: log,
+  });
+  log.info('serving', { socket: config.socket, stateDir: config.stateDir, pid: process.pid, version });
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping', { signal, inFlight: daemon.dispatcher.pending });
+
+    const drained = await Promise.race([
+      daemon.stop().then(() => true),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), DRAIN_MS).unref()),
+    ]);
+    if (!drained) log.warn('requests still in flight at stop', { inFlight: daemon.dispatcher.pending });
+    await listener?.close();
+    daemon.restores.closeAll();
+    log.info('stopped', {});
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** TTYCRD_TEST_STALL_COMMIT=1 (tests only): a checkpoint write stops before its rename. */
+function testHooks() {
+  if (process.env.TTYCRD_TEST_STALL_COMMIT !== '1') return {};
+  return { beforeRename: () => new Promise<void>(() => {}) };
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`ttycrd: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
