@@ -11,7 +11,9 @@ import winston from 'winston';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { Daemon } from './daemon.js';
 import type { Logger } from './log.js';
-import { Listener } from './server/listener.js';
+import { Listener, type ListenerOptions } from './server/listener.js';
+import { listenFds, notify, startWatchdog } from './server/systemd.js';
+import { closeQuietly } from './sys/fd.js';
 import * as engine from './tty/index.js';
 
 const EXIT_USAGE = 2;
@@ -106,8 +108,7 @@ async function main(): Promise<void> {
     store: testHooks(),
   });
 
-  mkdirSync(dirname(config.socket), { recursive: true, mode: process.getuid?.() === 0 ? 0o755 : 0o700 });
-  listener = Listener.listen(config.socket, {
+  const options: ListenerOptions = {
     mode: 0o660,
     ...(gid === undefined ? {} : { gid }),
     maxConnections: config.maxConnections,
@@ -118,14 +119,33 @@ async function main(): Promise<void> {
       conn.onLine = (line) => daemon.serveLine(line, conn);
     },
     logger: log,
-  });
+  };
+  listener = openListener(config, options, log);
   log.info('serving', { socket: config.socket, stateDir: config.stateDir, pid: process.pid, version });
+
+  const tellSystemd = (state: string): void => {
+    try {
+      notify(state);
+    } catch (err) {
+      log.warn('sd_notify failed', { error: (err as Error).message });
+    }
+  };
+  const status = async (): Promise<string> =>
+    `STATUS=${await daemon.store.count()} checkpoints, ${daemon.restores.list().length} ` +
+    `restores pending, ${listener?.connections.size ?? 0} connections`;
+  tellSystemd(`READY=1\n${await status()}`);
+  const stopWatchdog = startWatchdog((err) => log.warn('watchdog ping failed', { error: err.message }));
+  const statusTimer = setInterval(() => void status().then(tellSystemd), 10_000);
+  statusTimer.unref();
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     log.info('stopping', { signal, inFlight: daemon.dispatcher.pending });
+    tellSystemd('STOPPING=1');
+    clearInterval(statusTimer);
+    stopWatchdog();
 
     const drained = await Promise.race([
       daemon.stop().then(() => true),
@@ -139,6 +159,20 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** The socket systemd passed (socket activation), or a new one at config.socket. */
+function openListener(config: Config, options: ListenerOptions, log: Logger): Listener {
+  const passed = listenFds();
+  if (passed.length > 0) {
+    for (const extra of passed.slice(1)) closeQuietly(extra.fd);
+    log.info('socket from systemd', { fd: passed[0]!.fd, name: passed[0]!.name });
+    return Listener.adopt(passed[0]!.fd, options);
+  }
+
+  const root = process.getuid?.() === 0;
+  mkdirSync(dirname(config.socket), { recursive: true, mode: root ? 0o755 : 0o700 });
+  return Listener.listen(config.socket, options);
 }
 
 /** TTYCRD_TEST_STALL_COMMIT=1 (tests only): a checkpoint write stops before its rename. */
