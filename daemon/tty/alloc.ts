@@ -1,13 +1,13 @@
 // Getting a pty at a given index. The kernel hands out the lowest free index, so to get index N
 // we open masters until N comes up, hold the ones below it, and close those we did not want.
 
-import { readFileSync } from "node:fs";
+import { readFileSync } from 'node:fs';
 
-import { TtycrError } from "../../rpc-schema/errors.js";
-import { isErrno } from "../sys/errors.js";
-import { getPtyIndex, openPtmx } from "../sys/pty.js";
-import type { FdSet } from "./fdset.js";
-import type { IndexPolicy } from "./types.js";
+import { TtycrError } from '../../rpc-schema/errors.js';
+import { isErrno } from '../sys/errors.js';
+import { getPtyIndex, openPtmx } from '../sys/pty.js';
+import type { FdSet } from './fdset.js';
+import type { IndexPolicy } from './types.js';
 
 export interface Allocated {
   /** Wanted index → the master that has it (or, under policy any, the one that stands in). */
@@ -16,7 +16,7 @@ export interface Allocated {
 
 function ptyMax(): number {
   try {
-    return Number(readFileSync("/proc/sys/kernel/pty/max", "latin1"));
+    return Number(readFileSync('/proc/sys/kernel/pty/max', 'latin1'));
   } catch {
     return 4096;
   }
@@ -28,12 +28,7 @@ function ptyMax(): number {
  * free wanted index is served. Fillers (indices held only to get past them) are closed before
  * returning; every master returned is in `fds`.
  */
-export function allocate(
-  ptmx: string,
-  wanted: number[],
-  policy: IndexPolicy,
-  fds: FdSet,
-) {
+export function allocate(ptmx: string, wanted: number[], policy: IndexPolicy, fds: FdSet) {
   const masters = new Map<number, { fd: number; index: number }>();
   const fillers: number[] = [];
   const busy: number[] = [];
@@ -43,11 +38,7 @@ export function allocate(
   try {
     for (const index of sorted) {
       if (index >= max) {
-        throw new TtycrError(
-          "INDEX_BUSY",
-          `pty index ${index} is above pty max ${max}`,
-          { index },
-        );
+        throw new TtycrError('INDEX_BUSY', `pty index ${index} is above pty max ${max}`, { index });
       }
       if (masters.has(index)) continue;
       for (;;) {
@@ -71,9 +62,9 @@ export function allocate(
     for (const fd of fillers) fds.close(fd);
   }
 
-  if (busy.length && policy === "exact") {
-    const list = busy.join(", ");
-    throw new TtycrError("INDEX_BUSY", `pty index ${list} is taken`, {
+  if (busy.length && policy === 'exact') {
+    const list = busy.join(', ');
+    throw new TtycrError('INDEX_BUSY', `pty index ${list} is taken`, {
       index: busy[0],
       busy,
     });
@@ -89,15 +80,11 @@ function open(ptmx: string, wanted: number): number {
   try {
     return openPtmx(ptmx);
   } catch (err) {
-    if (isErrno(err, "ENOSPC")) {
-      throw new TtycrError(
-        "INDEX_BUSY",
-        `no pty free on ${ptmx} for index ${wanted}: ENOSPC`,
-        {
-          index: wanted,
-          errno: "ENOSPC",
-        },
-      );
+    if (isErrno(err, 'ENOSPC')) {
+      throw new TtycrError('INDEX_BUSY', `no pty free on ${ptmx} for index ${wanted}: ENOSPC`, {
+        index: wanted,
+        errno: 'ENOSPC',
+      });
     }
     throw err;
   }

@@ -1,11 +1,11 @@
 // Which kind of tty a device number is. The one place that looks at majors and minors; every
 // other part of the engine asks for the driver this returns.
 
-import { readFileSync } from "node:fs";
+import { readFileSync } from 'node:fs';
 
-import { major, minor } from "../sys/fd.js";
+import { major, minor } from '../sys/fd.js';
 
-export type TtyClass = "ptmx" | "pts" | "ctty" | "console" | "vt" | "serial";
+export type TtyClass = 'ptmx' | 'pts' | 'ctty' | 'console' | 'vt' | 'serial';
 
 // include/uapi/linux/major.h
 const TTY_MAJOR = 4;
@@ -21,9 +21,7 @@ function registeredTtyMajors(): Set<number> {
   if (ttyMajors) return ttyMajors;
   ttyMajors = new Set();
   try {
-    for (const line of readFileSync("/proc/tty/drivers", "latin1").split(
-      "\n",
-    )) {
+    for (const line of readFileSync('/proc/tty/drivers', 'latin1').split('\n')) {
       const fields = line.trim().split(/\s+/);
       if (fields.length >= 5) ttyMajors.add(Number(fields[2]));
     }
@@ -38,25 +36,19 @@ export function classifyRdev(rdev: number): TtyClass | null {
   const maj = major(rdev);
   const min = minor(rdev);
   if (maj === TTYAUX_MAJOR) {
-    if (min === 0) return "ctty";
-    if (min === 1) return "console";
-    if (min === 2) return "ptmx";
+    if (min === 0) return 'ctty';
+    if (min === 1) return 'console';
+    if (min === 2) return 'ptmx';
     return null;
   }
-  if (
-    maj >= UNIX98_PTY_MASTER_MAJOR &&
-    maj < UNIX98_PTY_MASTER_MAJOR + UNIX98_PTY_MAJOR_COUNT
-  ) {
-    return "ptmx";
+  if (maj >= UNIX98_PTY_MASTER_MAJOR && maj < UNIX98_PTY_MASTER_MAJOR + UNIX98_PTY_MAJOR_COUNT) {
+    return 'ptmx';
   }
-  if (
-    maj >= UNIX98_PTY_SLAVE_MAJOR &&
-    maj < UNIX98_PTY_SLAVE_MAJOR + UNIX98_PTY_MAJOR_COUNT
-  ) {
-    return "pts";
+  if (maj >= UNIX98_PTY_SLAVE_MAJOR && maj < UNIX98_PTY_SLAVE_MAJOR + UNIX98_PTY_MAJOR_COUNT) {
+    return 'pts';
   }
-  if (maj === TTY_MAJOR) return min < 64 ? "vt" : "serial";
-  return registeredTtyMajors().has(maj) ? "serial" : null;
+  if (maj === TTY_MAJOR) return min < 64 ? 'vt' : 'serial';
+  return registeredTtyMajors().has(maj) ? 'serial' : null;
 }
 
 /** The pts index of a slave's rdev: devpts makes MKDEV(136, index), index up to 2^20. */

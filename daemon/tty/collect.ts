@@ -1,14 +1,14 @@
 // Collecting: every tty fd the tasks hold, taken with pidfd_getfd and grouped into open file
 // descriptions (dups share one) and into ttys (a master and its pts are one tty).
 
-import { TtycrError } from "../../rpc-schema/errors.js";
-import { isErrno } from "../sys/errors.js";
-import { closeQuietly, fstat, O_CLOEXEC, O_PATH } from "../sys/fd.js";
-import { compareOpenFiles, pidfdGetfd, pidfdOpen } from "../sys/pidfd.js";
-import { getPtyIndex, openPeer } from "../sys/pty.js";
-import { classifyRdev, ptsIndex, type TtyClass } from "./classify.js";
-import type { FdSet } from "./fdset.js";
-import { readFdInfo, readFdNumbers, readFdPath, readFdRdev } from "./proc.js";
+import { TtycrError } from '../../rpc-schema/errors.js';
+import { isErrno } from '../sys/errors.js';
+import { closeQuietly, fstat, O_CLOEXEC, O_PATH } from '../sys/fd.js';
+import { compareOpenFiles, pidfdGetfd, pidfdOpen } from '../sys/pidfd.js';
+import { getPtyIndex, openPeer } from '../sys/pty.js';
+import { classifyRdev, ptsIndex, type TtyClass } from './classify.js';
+import type { FdSet } from './fdset.js';
+import { readFdInfo, readFdNumbers, readFdPath, readFdRdev } from './proc.js';
 
 /** One fd of one task. */
 export interface Holder {
@@ -20,7 +20,7 @@ export interface Holder {
 /** One open file description the tasks hold, with a daemon fd on it. */
 export interface HeldFile {
   fd: number;
-  end: "master" | "slave";
+  end: 'master' | 'slave';
   flags: number;
   pos: number;
   holders: Holder[];
@@ -50,11 +50,7 @@ export function collect(pids: number[], fds: FdSet): Map<string, HeldPty> {
   return ptys;
 }
 
-function collectTask(
-  pid: number,
-  fds: FdSet,
-  ptys: Map<string, HeldPty>,
-): void {
+function collectTask(pid: number, fds: FdSet, ptys: Map<string, HeldPty>): void {
   const numbers = readFdNumbers(pid);
   const pidfd = fds.add(openPidfd(pid));
   try {
@@ -63,7 +59,7 @@ function collectTask(
       if (rdev === 0) continue;
       const kind = classifyRdev(rdev);
       if (kind === null) continue;
-      if (kind !== "ptmx" && kind !== "pts") refuse(pid, n, kind);
+      if (kind !== 'ptmx' && kind !== 'pts') refuse(pid, n, kind);
       collectFd(pid, n, kind, pidfd, fds, ptys);
     }
   } finally {
@@ -74,7 +70,7 @@ function collectTask(
 function collectFd(
   pid: number,
   n: number,
-  kind: "ptmx" | "pts",
+  kind: 'ptmx' | 'pts',
   pidfd: number,
   fds: FdSet,
   ptys: Map<string, HeldPty>,
@@ -83,21 +79,20 @@ function collectFd(
   const info = readFdInfo(pid, n);
   const file: HeldFile = {
     fd: ours,
-    end: kind === "ptmx" ? "master" : "slave",
+    end: kind === 'ptmx' ? 'master' : 'slave',
     flags: info.flags & ~O_CLOEXEC,
     pos: info.pos,
     holders: [{ pid, fd: n, cloexec: (info.flags & O_CLOEXEC) !== 0 }],
   };
 
-  const { devpts, index } =
-    kind === "ptmx" ? locateMaster(ours) : locateSlave(ours);
+  const { devpts, index } = kind === 'ptmx' ? locateMaster(ours) : locateSlave(ours);
   const key = `${devpts}:${index}`;
   let pty = ptys.get(key);
   if (!pty) {
-    pty = { devpts, index, ptmx: "/dev/ptmx", masters: [], slaves: [] };
+    pty = { devpts, index, ptmx: '/dev/ptmx', masters: [], slaves: [] };
     ptys.set(key, pty);
   }
-  if (kind === "ptmx") {
+  if (kind === 'ptmx') {
     pty.masters.push(file);
     pty.ptmx = readFdPath(pid, n) || pty.ptmx;
   } else {
@@ -144,8 +139,7 @@ function openPidfd(pid: number): number {
   try {
     return pidfdOpen(pid);
   } catch (err) {
-    if (isErrno(err, "ESRCH"))
-      throw new TtycrError("NO_SUCH_PROCESS", `no process ${pid}`);
+    if (isErrno(err, 'ESRCH')) throw new TtycrError('NO_SUCH_PROCESS', `no process ${pid}`);
     throw err;
   }
 }
@@ -154,26 +148,21 @@ function getfd(pidfd: number, pid: number, n: number): number {
   try {
     return pidfdGetfd(pidfd, n, pid);
   } catch (err) {
-    if (isErrno(err, "EPERM", "EACCES")) {
-      throw new TtycrError(
-        "PERMISSION_DENIED",
-        `take fd ${n} of pid ${pid}: ${err.code}`,
-        {
-          errno: err.code,
-        },
-      );
+    if (isErrno(err, 'EPERM', 'EACCES')) {
+      throw new TtycrError('PERMISSION_DENIED', `take fd ${n} of pid ${pid}: ${err.code}`, {
+        errno: err.code,
+      });
     }
-    if (isErrno(err, "ESRCH"))
-      throw new TtycrError("NO_SUCH_PROCESS", `no process ${pid}`);
+    if (isErrno(err, 'ESRCH')) throw new TtycrError('NO_SUCH_PROCESS', `no process ${pid}`);
     throw err;
   }
 }
 
 function refuse(pid: number, fd: number, kind: TtyClass): never {
   const path = readFdPath(pid, fd);
-  const what = kind === "ctty" ? "/dev/tty" : kind;
+  const what = kind === 'ctty' ? '/dev/tty' : kind;
   throw new TtycrError(
-    "UNSUPPORTED_TTY",
+    'UNSUPPORTED_TTY',
     `pid ${pid} fd ${fd} (${path}): ${what} ttys are not supported yet`,
     { pid, fd, path, kind },
   );

@@ -1,16 +1,11 @@
 // dump(): the checkpoint of every tty a set of tasks holds.
 
-import { hostname, release } from "node:os";
+import { hostname, release } from 'node:os';
 
-import { TtycrError } from "../../rpc-schema/errors.js";
-import type {
-  Checkpoint,
-  OpenFile,
-  Task,
-  Tty,
-} from "../../rpc-schema/image.js";
-import { silentLogger } from "../log.js";
-import { isErrno } from "../sys/errors.js";
+import { TtycrError } from '../../rpc-schema/errors.js';
+import type { Checkpoint, OpenFile, Task, Tty } from '../../rpc-schema/image.js';
+import { silentLogger } from '../log.js';
+import { isErrno } from '../sys/errors.js';
 import {
   fstat,
   getownEx,
@@ -21,24 +16,20 @@ import {
   O_NONBLOCK,
   O_RDWR,
   openPath,
-} from "../sys/fd.js";
-import { classifyRdev, ptsIndex } from "./classify.js";
-import { collect, type HeldFile, type HeldPty } from "./collect.js";
-import { dumpPty } from "./drivers/pty-dump.js";
-import { FdSet } from "./fdset.js";
-import { freeze, kill, thaw } from "./freeze.js";
-import { readTaskStat, readTree, type TaskStat } from "./proc.js";
-import type { DumpOptions } from "./types.js";
+} from '../sys/fd.js';
+import { classifyRdev, ptsIndex } from './classify.js';
+import { collect, type HeldFile, type HeldPty } from './collect.js';
+import { dumpPty } from './drivers/pty-dump.js';
+import { FdSet } from './fdset.js';
+import { freeze, kill, thaw } from './freeze.js';
+import { readTaskStat, readTree, type TaskStat } from './proc.js';
+import type { DumpOptions } from './types.js';
 
 const PTS_MAJOR = 136;
 
-export async function dump(
-  pids: number[],
-  options: DumpOptions,
-): Promise<Checkpoint> {
+export async function dump(pids: number[], options: DumpOptions): Promise<Checkpoint> {
   const log = options.log ?? silentLogger;
-  const frozen =
-    options.freeze || options.data ? expand(pids, options.tree) : [];
+  const frozen = options.freeze || options.data ? expand(pids, options.tree) : [];
   const fds = new FdSet();
   let stopped = false;
   let killed = false;
@@ -53,7 +44,7 @@ export async function dump(
     const all = expand(pids, options.tree);
     const stats = all.map(readTaskStat);
     const checkpoint = build(all, stats, fds, options);
-    log.debug("dumped ttys", {
+    log.debug('dumped ttys', {
       checkpoint: options.id,
       ttys: checkpoint.ttys.length,
     });
@@ -80,16 +71,11 @@ function expand(pids: number[], tree = false): number[] {
   return [...seen];
 }
 
-function build(
-  pids: number[],
-  stats: TaskStat[],
-  fds: FdSet,
-  options: DumpOptions,
-): Checkpoint {
+function build(pids: number[], stats: TaskStat[], fds: FdSet, options: DumpOptions): Checkpoint {
   const ptys = collect(pids, fds);
   const ttys: Tty[] = [];
   const files: OpenFile[] = [];
-  const fdsOfTask = new Map<number, Task["fds"]>(pids.map((pid) => [pid, []]));
+  const fdsOfTask = new Map<number, Task['fds']>(pids.map((pid) => [pid, []]));
 
   for (const pty of ptys.values()) {
     const tty = dumpPty(ttys.length, pty, makedev(PTS_MAJOR, pty.index), stats);
@@ -98,9 +84,7 @@ function build(
       const entry = openFileEntry(files.length, tty.id, file);
       files.push(entry);
       for (const h of file.holders) {
-        fdsOfTask
-          .get(h.pid)!
-          .push({ fd: h.fd, file: entry.id, cloexec: h.cloexec });
+        fdsOfTask.get(h.pid)!.push({ fd: h.fd, file: entry.id, cloexec: h.cloexec });
       }
     }
   }
@@ -155,18 +139,13 @@ function openFileEntry(id: number, tty: number, file: HeldFile): OpenFile {
  * through the task's own root to read its state, so the task keeps a controlling tty after
  * restore (a pty whose master waits for a console claim).
  */
-function controllingTty(
-  st: TaskStat,
-  ttys: Tty[],
-  stats: TaskStat[],
-  fds: FdSet,
-): number | null {
+function controllingTty(st: TaskStat, ttys: Tty[], stats: TaskStat[], fds: FdSet): number | null {
   if (st.ttyNr === 0) return null;
   const held = ttys.find((t) => t.rdev === st.ttyNr);
   if (held) return held.id;
-  if (classifyRdev(st.ttyNr) !== "pts") {
+  if (classifyRdev(st.ttyNr) !== 'pts') {
     throw new TtycrError(
-      "UNSUPPORTED_TTY",
+      'UNSUPPORTED_TTY',
       `pid ${st.pid}: its controlling tty ${st.ttyNr} is not a pty, which is not supported yet`,
       { pid: st.pid },
     );
@@ -179,7 +158,7 @@ function controllingTty(
     fd = fds.add(openPath(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
   } catch (err) {
     // Its node is gone (the master closed): the task keeps tty_nr in the image, nothing more.
-    if (isErrno(err, "ENOENT", "EIO", "ENXIO")) return null;
+    if (isErrno(err, 'ENOENT', 'EIO', 'ENXIO')) return null;
     throw err;
   }
   try {
@@ -188,9 +167,9 @@ function controllingTty(
     const pty: HeldPty = {
       devpts: node.dev,
       index,
-      ptmx: "/dev/ptmx",
+      ptmx: '/dev/ptmx',
       masters: [],
-      slaves: [{ fd, end: "slave", flags: 0, pos: 0, holders: [] }],
+      slaves: [{ fd, end: 'slave', flags: 0, pos: 0, holders: [] }],
     };
     const tty = {
       ...dumpPty(ttys.length, pty, st.ttyNr, stats),

@@ -1,6 +1,6 @@
 // The fds one dump or restore opens in the daemon, so that any failure can close them all.
 
-import { closeQuietly } from "../sys/fd.js";
+import { closeQuietly } from '../sys/fd.js';
 
 export class FdSet {
   private readonly open = new Set<number>();

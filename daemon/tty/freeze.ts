@@ -1,7 +1,7 @@
 // Stopping tasks for a consistent dump, and letting them go again (or killing them).
 
-import { TtycrError } from "../../rpc-schema/errors.js";
-import { readTaskStat } from "./proc.js";
+import { TtycrError } from '../../rpc-schema/errors.js';
+import { readTaskStat } from './proc.js';
 
 const STOP_WAIT_MS = 2000;
 
@@ -10,13 +10,8 @@ function signal(pid: number, sig: NodeJS.Signals): void {
     process.kill(pid, sig);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ESRCH")
-      throw new TtycrError("NO_SUCH_PROCESS", `no process ${pid}`);
-    throw new TtycrError(
-      "PERMISSION_DENIED",
-      `kill ${sig} pid ${pid}: ${code}`,
-      { errno: code },
-    );
+    if (code === 'ESRCH') throw new TtycrError('NO_SUCH_PROCESS', `no process ${pid}`);
+    throw new TtycrError('PERMISSION_DENIED', `kill ${sig} pid ${pid}: ${code}`, { errno: code });
   }
 }
 
@@ -25,15 +20,12 @@ function signal(pid: number, sig: NodeJS.Signals): void {
  * ttys while they are dumped. A task that is not stopped in time fails the dump.
  */
 export async function freeze(pids: number[]): Promise<void> {
-  for (const pid of pids) signal(pid, "SIGSTOP");
+  for (const pid of pids) signal(pid, 'SIGSTOP');
   const deadline = Date.now() + STOP_WAIT_MS;
   for (const pid of pids) {
     while (!isStopped(pid)) {
       if (Date.now() > deadline) {
-        throw new TtycrError(
-          "BUSY",
-          `freeze: pid ${pid} did not stop within ${STOP_WAIT_MS} ms`,
-        );
+        throw new TtycrError('BUSY', `freeze: pid ${pid} did not stop within ${STOP_WAIT_MS} ms`);
       }
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
@@ -42,14 +34,14 @@ export async function freeze(pids: number[]): Promise<void> {
 
 function isStopped(pid: number): boolean {
   const state = readTaskStat(pid).state;
-  return state === "T" || state === "t" || state === "Z" || state === "X";
+  return state === 'T' || state === 't' || state === 'Z' || state === 'X';
 }
 
 /** SIGCONTs every task that still exists. */
 export function thaw(pids: number[]): void {
   for (const pid of pids) {
     try {
-      process.kill(pid, "SIGCONT");
+      process.kill(pid, 'SIGCONT');
     } catch {
       // Gone already: nothing to resume.
     }
@@ -60,7 +52,7 @@ export function thaw(pids: number[]): void {
 export function kill(pids: number[]): void {
   for (const pid of pids) {
     try {
-      process.kill(pid, "SIGKILL");
+      process.kill(pid, 'SIGKILL');
     } catch {
       // Gone already.
     }

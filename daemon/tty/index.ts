@@ -32,6 +32,6 @@
  * checkpointed task held (a runtime's console socket).
  */
 
-export { dump } from "./dump.js";
-export { restore } from "./restore.js";
-export type * from "./types.js";
+export { dump } from './dump.js';
+export { restore } from './restore.js';
+export type * from './types.js';

@@ -1,8 +1,8 @@
 // What /proc says about a task: its place in sessions and process groups, its children, its fds.
 
-import { readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 
-import { TtycrError } from "../../rpc-schema/errors.js";
+import { TtycrError } from '../../rpc-schema/errors.js';
 
 export interface TaskStat {
   pid: number;
@@ -21,13 +21,13 @@ export interface TaskStat {
 export function readTaskStat(pid: number): TaskStat {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, "latin1");
+    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
   } catch {
-    throw new TtycrError("NO_SUCH_PROCESS", `no process ${pid}`);
+    throw new TtycrError('NO_SUCH_PROCESS', `no process ${pid}`);
   }
-  const open = text.indexOf("(");
-  const close = text.lastIndexOf(")");
-  const rest = text.slice(close + 2).split(" ");
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  const rest = text.slice(close + 2).split(' ');
   return {
     pid,
     comm: text.slice(open + 1, close),
@@ -44,9 +44,9 @@ export function readTaskStat(pid: number): TaskStat {
 export function readTaskUid(pid: number): number {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/status`, "latin1");
+    text = readFileSync(`/proc/${pid}/status`, 'latin1');
   } catch {
-    throw new TtycrError("NO_SUCH_PROCESS", `no process ${pid}`);
+    throw new TtycrError('NO_SUCH_PROCESS', `no process ${pid}`);
   }
   const line = /^Uid:\s+(\d+)/m.exec(text);
   return Number(line?.[1] ?? -1);
@@ -63,12 +63,8 @@ export function readChildren(pid: number): number[] {
   }
   for (const tid of threads) {
     try {
-      const text = readFileSync(
-        `/proc/${pid}/task/${tid}/children`,
-        "latin1",
-      ).trim();
-      if (text)
-        for (const child of text.split(" ")) children.push(Number(child));
+      const text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'latin1').trim();
+      if (text) for (const child of text.split(' ')) children.push(Number(child));
     } catch {
       // The thread exited while we looked: it has no children left to miss.
     }
@@ -90,16 +86,12 @@ export function readFdNumbers(pid: number): number[] {
     names = readdirSync(`/proc/${pid}/fd`);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "EACCES" || code === "EPERM") {
-      throw new TtycrError(
-        "PERMISSION_DENIED",
-        `read fds of pid ${pid}: ${code}`,
-        {
-          errno: code,
-        },
-      );
+    if (code === 'EACCES' || code === 'EPERM') {
+      throw new TtycrError('PERMISSION_DENIED', `read fds of pid ${pid}: ${code}`, {
+        errno: code,
+      });
     }
-    throw new TtycrError("NO_SUCH_PROCESS", `no process ${pid}`);
+    throw new TtycrError('NO_SUCH_PROCESS', `no process ${pid}`);
   }
   return names.map(Number).sort((a, b) => a - b);
 }
@@ -120,10 +112,10 @@ export interface FdInfo {
 }
 
 export function readFdInfo(pid: number, fd: number): FdInfo {
-  const text = readFileSync(`/proc/${pid}/fdinfo/${fd}`, "latin1");
+  const text = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'latin1');
   const pos = /^pos:\s+(\d+)/m.exec(text);
   const flags = /^flags:\s+([0-7]+)/m.exec(text);
-  return { pos: Number(pos?.[1] ?? 0), flags: parseInt(flags?.[1] ?? "0", 8) };
+  return { pos: Number(pos?.[1] ?? 0), flags: parseInt(flags?.[1] ?? '0', 8) };
 }
 
 /** The target of a task's fd link, as the task sees it (`/dev/pts/3`, `/dev/ptmx`). */
@@ -131,6 +123,6 @@ export function readFdPath(pid: number, fd: number): string {
   try {
     return readlinkSync(`/proc/${pid}/fd/${fd}`);
   } catch {
-    return "";
+    return '';
   }
 }

@@ -1,50 +1,36 @@
 // restore(): recreate the ttys of a checkpoint, all or nothing, and say which task gets which fd.
 
-import { basename, dirname } from "node:path";
+import { basename, dirname } from 'node:path';
 
-import { TtycrError } from "../../rpc-schema/errors.js";
-import type {
-  Checkpoint,
-  OpenFile,
-  Task,
-  Tty,
-} from "../../rpc-schema/image.js";
-import { silentLogger } from "../log.js";
-import { F_OWNER_PGRP, O_RDWR } from "../sys/fd.js";
-import { allocate } from "./alloc.js";
-import { restorePty, type RestoredPty } from "./drivers/pty-restore.js";
-import { FdSet } from "./fdset.js";
-import { Steps, wrap } from "./steps.js";
-import type {
-  Restored,
-  RestoredFd,
-  RestoredTask,
-  RestoredTty,
-  RestoreOptions,
-} from "./types.js";
+import { TtycrError } from '../../rpc-schema/errors.js';
+import type { Checkpoint, OpenFile, Task, Tty } from '../../rpc-schema/image.js';
+import { silentLogger } from '../log.js';
+import { F_OWNER_PGRP, O_RDWR } from '../sys/fd.js';
+import { allocate } from './alloc.js';
+import { restorePty, type RestoredPty } from './drivers/pty-restore.js';
+import { FdSet } from './fdset.js';
+import { Steps, wrap } from './steps.js';
+import type { Restored, RestoredFd, RestoredTask, RestoredTty, RestoreOptions } from './types.js';
 
-export function restore(
-  checkpoint: Checkpoint,
-  options: RestoreOptions = {},
-): Restored {
+export function restore(checkpoint: Checkpoint, options: RestoreOptions = {}): Restored {
   const log = options.log ?? silentLogger;
-  const ptmx = options.ptmx ?? "/dev/ptmx";
+  const ptmx = options.ptmx ?? '/dev/ptmx';
   const fds = new FdSet();
   const steps = new Steps(`restore ${checkpoint.id}:`, options.failAt);
 
   try {
     for (const tty of checkpoint.ttys) {
-      if (tty.kind !== "pty") {
+      if (tty.kind !== 'pty') {
         throw new TtycrError(
-          "UNSUPPORTED_TTY",
+          'UNSUPPORTED_TTY',
           `tty ${tty.id} is a ${tty.kind}, not supported yet`,
         );
       }
     }
 
     const wanted = checkpoint.ttys.map((t) => t.index);
-    const { masters } = steps.run("allocate", `ptys on ${ptmx}`, () =>
-      allocate(ptmx, wanted, options.indexPolicy ?? "exact", fds),
+    const { masters } = steps.run('allocate', `ptys on ${ptmx}`, () =>
+      allocate(ptmx, wanted, options.indexPolicy ?? 'exact', fds),
     );
 
     const cttyNeeds = countBareCttys(checkpoint);
@@ -53,14 +39,7 @@ export function restore(
     for (const tty of checkpoint.ttys) {
       const master = masters.get(tty.index)!;
       const files = checkpoint.files.filter((f) => f.tty === tty.id);
-      const pty = restorePty(
-        tty,
-        files,
-        master.fd,
-        cttyNeeds.get(tty.id) ?? 0,
-        fds,
-        steps,
-      );
+      const pty = restorePty(tty, files, master.fd, cttyNeeds.get(tty.id) ?? 0, fds, steps);
       ptys.set(tty.id, pty);
       ttys.push({
         id: tty.id,
@@ -70,16 +49,14 @@ export function restore(
         path: ptsPath(ptmx, master.index),
         console: pty.console !== null,
       });
-      log.debug("restored pty", {
+      log.debug('restored pty', {
         checkpoint: checkpoint.id,
         tty: tty.id,
         index: master.index,
       });
     }
 
-    const tasks = steps.run("tasks", "fds", () =>
-      assignTasks(checkpoint, ptys),
-    );
+    const tasks = steps.run('tasks', 'fds', () => assignTasks(checkpoint, ptys));
     return {
       ttys,
       tasks,
@@ -88,9 +65,7 @@ export function restore(
     };
   } catch (err) {
     fds.closeAll();
-    throw err instanceof TtycrError
-      ? err
-      : wrap(err, `restore ${checkpoint.id}`, "restore");
+    throw err instanceof TtycrError ? err : wrap(err, `restore ${checkpoint.id}`, 'restore');
   }
 }
 
@@ -109,23 +84,16 @@ function countBareCttys(checkpoint: Checkpoint): Map<number, number> {
 function holdsSlave(checkpoint: Checkpoint, task: Task, tty: number): boolean {
   return task.fds.some((fd) => {
     const file = checkpoint.files[fd.file];
-    return file?.tty === tty && file.end === "slave";
+    return file?.tty === tty && file.end === 'slave';
   });
 }
 
-function assignTasks(
-  checkpoint: Checkpoint,
-  ptys: Map<number, RestoredPty>,
-): RestoredTask[] {
+function assignTasks(checkpoint: Checkpoint, ptys: Map<number, RestoredPty>): RestoredTask[] {
   const spare = new Map([...ptys].map(([id, pty]) => [id, [...pty.cttyPeers]]));
   const tasks: RestoredTask[] = checkpoint.tasks.map((task) => {
     const fds = task.fds.map((taskFd): RestoredFd => {
       const file = checkpoint.files[taskFd.file];
-      if (!file)
-        throw new TtycrError(
-          "IMAGE_CORRUPT",
-          `pid ${task.pid}: no file ${taskFd.file}`,
-        );
+      if (!file) throw new TtycrError('IMAGE_CORRUPT', `pid ${task.pid}: no file ${taskFd.file}`);
       return {
         fd: taskFd.fd,
         file: file.id,
@@ -146,7 +114,7 @@ function assignTasks(
       fd: -1,
       file: null,
       tty,
-      end: "master",
+      end: 'master',
       daemonFd: pty.console!,
       flags: O_RDWR,
       cloexec: true,
@@ -162,12 +130,12 @@ function cttyOf(
   task: Task,
   fds: RestoredFd[],
   spare: Map<number, number[]>,
-): RestoredTask["ctty"] {
+): RestoredTask['ctty'] {
   if (task.ctty === null) return null;
   const tty: Tty | undefined = checkpoint.ttys[task.ctty];
   if (!tty || tty.hungUp) return null;
 
-  let fdIndex = fds.findIndex((f) => f.tty === tty.id && f.end === "slave");
+  let fdIndex = fds.findIndex((f) => f.tty === tty.id && f.end === 'slave');
   if (fdIndex < 0) {
     const peer = spare.get(tty.id)?.shift();
     if (peer === undefined) return null;
@@ -176,7 +144,7 @@ function cttyOf(
       fd: -1,
       file: null,
       tty: tty.id,
-      end: "slave",
+      end: 'slave',
       daemonFd: peer,
       flags: O_RDWR,
       cloexec: true,
@@ -195,17 +163,15 @@ function cttyOf(
  * F_SETOWN_EX names a pid, which is only meaningful again once the task runs: the claimant sets
  * it when the owner was itself (or its process group).
  */
-function ownerFor(file: OpenFile, task: Task): RestoredFd["owner"] {
+function ownerFor(file: OpenFile, task: Task): RestoredFd['owner'] {
   if (file.owner.pid === 0) return null;
   const self =
-    file.owner.type === F_OWNER_PGRP
-      ? file.owner.pid === task.pgid
-      : file.owner.pid === task.pid;
+    file.owner.type === F_OWNER_PGRP ? file.owner.pid === task.pgid : file.owner.pid === task.pid;
   return self ? { type: file.owner.type, self } : null;
 }
 
 /** Where the new pts lives, as seen by whoever uses that devpts instance. */
 function ptsPath(ptmx: string, index: number): string {
   const dir = dirname(ptmx);
-  return basename(dir) === "pts" ? `${dir}/${index}` : `${dir}/pts/${index}`;
+  return basename(dir) === 'pts' ? `${dir}/${index}` : `${dir}/pts/${index}`;
 }

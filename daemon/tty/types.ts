@@ -1,8 +1,8 @@
 // Runtime types of the tty engine: what dump() takes and what restore() hands back. The image
 // (rpc-schema/image.ts) is the on-disk form; these carry live fds and never leave the daemon.
 
-import type { Checkpoint } from "../../rpc-schema/image.js";
-import type { Logger } from "../log.js";
+import type { Checkpoint } from '../../rpc-schema/image.js';
+import type { Logger } from '../log.js';
 
 export interface DumpOptions {
   /** The new checkpoint's id and name; the caller (the store) picks the id. */
@@ -26,7 +26,7 @@ export interface DumpOptions {
   log?: Logger;
 }
 
-export type IndexPolicy = "exact" | "any";
+export type IndexPolicy = 'exact' | 'any';
 
 export interface RestoreOptions {
   /** The ptmx to create ptys on: /dev/ptmx, or /dev/pts/ptmx of another devpts instance. */
@@ -43,7 +43,7 @@ export interface RestoredFd {
   fd: number;
   file: number | null;
   tty: number;
-  end: "master" | "slave";
+  end: 'master' | 'slave';
   daemonFd: number;
   flags: number;
   cloexec: boolean;
@@ -65,7 +65,7 @@ export interface RestoredTask {
 
 export interface RestoredTty {
   id: number;
-  kind: "pty" | "ctty" | "console" | "vt" | "serial";
+  kind: 'pty' | 'ctty' | 'console' | 'vt' | 'serial';
   oldIndex: number;
   newIndex: number;
   path: string;

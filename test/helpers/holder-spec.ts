@@ -1,8 +1,10 @@
 // The spec a test gives test/fixtures/holder.ts: which ptys to hold, in what state.
 
 export interface HolderPty {
+  /** Open masters until this index comes up (a lower one may be busy: the test checks). */
+  atIndex?: number;
   /** Which ends stay open: both (default), only the master, or only the pts (hung up). */
-  keep?: "both" | "master" | "slave";
+  keep?: 'both' | 'master' | 'slave';
   /** How many separate pts opens (open file descriptions), default 1. */
   slaves?: number;
   /** How many dups of the first pts fd. */
@@ -27,6 +29,8 @@ export interface HolderPty {
     cflag?: number;
     lflag?: number;
   };
+  /** Line discipline of the first pts fd (27 is N_NULL). */
+  ldisc?: number;
   packet?: boolean;
   exclusive?: boolean;
   locked?: boolean;
@@ -39,7 +43,9 @@ export interface HolderSpec {
   ptmx?: string;
   ptys: HolderPty[];
   /** A child process sharing these open files: [pty number, 'master' | pts number]. */
-  child?: [number, "master" | string][];
+  child?: [number, 'master' | string][];
+  /** The holder closes its own copies of what it gave the child. */
+  childOnly?: boolean;
 }
 
 export interface HolderInfo {

@@ -1,20 +1,15 @@
 // The harness every engine scenario uses: hold ptys in a real process, checkpoint it, kill it,
 // restore, and read the state back from the restored fds.
 
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from 'node:fs';
 
-import type { Checkpoint } from "../../rpc-schema/image.js";
-import * as fd from "../../daemon/sys/fd.js";
-import * as pty from "../../daemon/sys/pty.js";
-import * as tio from "../../daemon/sys/termios.js";
-import {
-  dump,
-  restore,
-  type Restored,
-  type RestoreOptions,
-} from "../../daemon/tty/index.js";
-import { startHolder, type Holder } from "./holder.js";
-import type { HolderSpec } from "./holder-spec.js";
+import type { Checkpoint } from '../../rpc-schema/image.js';
+import * as fd from '../../daemon/sys/fd.js';
+import * as pty from '../../daemon/sys/pty.js';
+import * as tio from '../../daemon/sys/termios.js';
+import { dump, restore, type Restored, type RestoreOptions } from '../../daemon/tty/index.js';
+import { startHolder, type Holder } from './holder.js';
+import type { HolderSpec } from './holder-spec.js';
 
 let nextId = 0;
 
@@ -37,19 +32,12 @@ export async function checkpointHolder(
   }
 }
 
-export function restoreIt(
-  checkpoint: Checkpoint,
-  options: RestoreOptions = {},
-): Restored {
+export function restoreIt(checkpoint: Checkpoint, options: RestoreOptions = {}): Restored {
   return restore(checkpoint, options);
 }
 
 /** The daemon fd of the first restored fd of `end` on tty `tty`. */
-export function fdOf(
-  restored: Restored,
-  tty: number,
-  end: "master" | "slave",
-): number {
+export function fdOf(restored: Restored, tty: number, end: 'master' | 'slave'): number {
   for (const task of restored.tasks) {
     const found = task.fds.find((f) => f.tty === tty && f.end === end);
     if (found) return found.daemonFd;
@@ -73,11 +61,11 @@ export function readState(master: number, slave: number | null) {
 }
 
 export function openFdCount(): number {
-  return readdirSync("/proc/self/fd").length;
+  return readdirSync('/proc/self/fd').length;
 }
 
 export function ptyCount(): number {
-  return Number(readFileSync("/proc/sys/kernel/pty/nr", "latin1"));
+  return Number(readFileSync('/proc/sys/kernel/pty/nr', 'latin1'));
 }
 
 /** Reads what arrives on `fd` within `ms`, polling; returns the bytes. */
@@ -100,5 +88,5 @@ export function drain(fdNum: number, ms = 500): Buffer {
 /** Writes `text` on one end and returns what the other end reads. */
 export function send(from: number, to: number, text: string): string {
   fd.writeAll(from, Buffer.from(text));
-  return drain(to).toString("latin1");
+  return drain(to).toString('latin1');
 }

@@ -1,8 +1,8 @@
 // Reading the state of one pty: what the kernel keeps on the master, on the pts, and on the pts
 // node, through whichever ends the tasks hold.
 
-import type { Tty } from "../../../rpc-schema/image.js";
-import { isErrno } from "../../sys/errors.js";
+import type { Tty } from '../../../rpc-schema/image.js';
+import { isErrno } from '../../sys/errors.js';
 import {
   closeQuietly,
   fstat,
@@ -12,8 +12,8 @@ import {
   POLLHUP,
   POLLIN,
   pollOne,
-} from "../../sys/fd.js";
-import { getPacketMode, getPtyLock, openPeer } from "../../sys/pty.js";
+} from '../../sys/fd.js';
+import { getPacketMode, getPtyLock, openPeer, setPtyLock } from '../../sys/pty.js';
 import {
   getExclusive,
   getForegroundGroup,
@@ -22,9 +22,9 @@ import {
   getSession,
   getWinsize,
   tcgets2,
-} from "../../sys/termios.js";
-import type { HeldPty } from "../collect.js";
-import type { TaskStat } from "../proc.js";
+} from '../../sys/termios.js';
+import type { HeldPty } from '../collect.js';
+import type { TaskStat } from '../proc.js';
 
 /** The session and foreground group the pts has, read from a master or from the tasks. */
 interface Sessions {
@@ -37,24 +37,19 @@ interface Sessions {
  * Every read is an ioctl on a daemon fd; nothing the tasks can see changes, except that a held
  * master whose pts was closed may get its pts opened and closed again (it stays closed).
  */
-export function dumpPty(
-  id: number,
-  pty: HeldPty,
-  rdev: number,
-  tasks: TaskStat[],
-): Tty {
+export function dumpPty(id: number, pty: HeldPty, rdev: number, tasks: TaskStat[]): Tty {
   const master = pty.masters[0]?.fd ?? -1;
   const slave = pty.slaves[0]?.fd ?? -1;
   const base = {
     id,
-    kind: "pty" as const,
+    kind: 'pty' as const,
     index: pty.index,
     rdev,
     devpts: pty.devpts,
     ptmx: pty.ptmx,
     masterHeld: master >= 0,
     slaveHeld: slave >= 0,
-    orphanMaster: "close" as "close" | "keep",
+    orphanMaster: 'close' as 'close' | 'keep',
     data: null,
   };
 
@@ -80,7 +75,7 @@ export function dumpPty(
     // A live pts whose master another process holds: keep the new master for a console.
     return {
       ...base,
-      orphanMaster: "keep",
+      orphanMaster: 'keep',
       hungUp: false,
       peerClosed: false,
       locked: false,
@@ -96,14 +91,15 @@ export function dumpPty(
   }
 
   const peerClosed = slave < 0 && (pollOne(master, POLLIN, 0) & POLLHUP) !== 0;
+  const locked = getPtyLock(master);
   return {
     ...base,
     hungUp: false,
     peerClosed,
-    locked: getPtyLock(master),
+    locked,
     packet: getPacketMode(master),
     masterExclusive: getExclusive(master),
-    ...peerState(master, slave, peerClosed),
+    ...peerState(master, slave, peerClosed, locked),
     termios: tcgets2(master),
     lockedTermios: getLockedTermios(master),
     winsize: getWinsize(master),
@@ -118,7 +114,7 @@ function isHungUp(slave: number): boolean {
     tcgets2(slave);
     return false;
   } catch (err) {
-    if (isErrno(err, "EIO")) return true;
+    if (isErrno(err, 'EIO')) return true;
     throw err;
   }
 }
@@ -132,16 +128,21 @@ function slaveState(slave: number): { ldisc: number; exclusive: boolean } {
  * The pts-side state when only the master is held. Opening the pts would tell a master whose pts
  * was never opened that it has now been closed (POLLHUP, EIO on read), so the pts is opened only
  * when that is already so; otherwise it was never opened, or is held outside the set, and keeps
- * the defaults a new pts has.
+ * the defaults a new pts has. A locked pty is unlocked for that one open.
  */
-function peerState(master: number, slave: number, peerClosed: boolean) {
+function peerState(master: number, slave: number, peerClosed: boolean, locked: boolean) {
   if (slave >= 0) return slaveState(slave);
   if (!peerClosed) return { ldisc: 0, exclusive: false };
-  const peer = openPeer(master, O_RDWR | O_NONBLOCK);
+  if (locked) setPtyLock(master, false);
   try {
-    return slaveState(peer);
+    const peer = openPeer(master, O_RDWR | O_NONBLOCK);
+    try {
+      return slaveState(peer);
+    } finally {
+      closeQuietly(peer);
+    }
   } finally {
-    closeQuietly(peer);
+    if (locked) setPtyLock(master, true);
   }
 }
 
@@ -169,7 +170,7 @@ function sessionsFromMaster(master: number): Sessions {
   try {
     session = getSession(master);
   } catch (err) {
-    if (!isErrno(err, "ENOTTY")) throw err;
+    if (!isErrno(err, 'ENOTTY')) throw err;
   }
   const pgrp = getForegroundGroup(master);
   return { session, foreground: pgrp > 0 ? pgrp : null };

@@ -2,9 +2,9 @@
 // the kernel needs: the pts must be unlocked to be opened, termios must be set before the locked
 // termios that would freeze its bits, exclusive mode after every pts open, the lock last.
 
-import { chmodSync, chownSync } from "node:fs";
+import { chmodSync, chownSync } from 'node:fs';
 
-import type { OpenFile, Termios, Tty } from "../../../rpc-schema/image.js";
+import type { OpenFile, Termios, Tty } from '../../../rpc-schema/image.js';
 import {
   closeQuietly,
   fstat,
@@ -15,17 +15,17 @@ import {
   SETFL_FLAGS,
   setfl,
   setsig,
-} from "../../sys/fd.js";
-import { openPeer, setPacketMode, setPtyLock } from "../../sys/pty.js";
+} from '../../sys/fd.js';
+import { openPeer, setPacketMode, setPtyLock } from '../../sys/pty.js';
 import {
   setExclusive,
   setLineDiscipline,
   setLockedTermios,
   setWinsize,
   tcsets2,
-} from "../../sys/termios.js";
-import type { FdSet } from "../fdset.js";
-import type { Steps } from "../steps.js";
+} from '../../sys/termios.js';
+import type { FdSet } from '../fdset.js';
+import type { Steps } from '../steps.js';
 
 export interface RestoredPty {
   /** Image file id → the daemon fd that now is that open file. */
@@ -55,15 +55,13 @@ export function restorePty(
     console: null,
     cttyPeers: [],
   };
-  const slaves = files.filter((f) => f.end === "slave");
+  const slaves = files.filter((f) => f.end === 'slave');
 
-  step("unlock", () => setPtyLock(master, false));
+  step('unlock', () => setPtyLock(master, false));
 
-  const peers = step("peer", () => {
+  const peers = step('peer', () => {
     for (const file of slaves) {
-      const fd = fds.add(
-        openPeer(master, (file.flags & O_ACCMODE) | O_NONBLOCK),
-      );
+      const fd = fds.add(openPeer(master, (file.flags & O_ACCMODE) | O_NONBLOCK));
       result.files.set(file.id, fd);
     }
     for (let i = 0; i < cttyPeers; i++) {
@@ -72,33 +70,27 @@ export function restorePty(
     return [...result.files.values(), ...result.cttyPeers];
   });
 
-  if (tty.node) step("node", () => setNode(master, tty.node!));
-  if (tty.termios) step("termios", () => tcsets2(master, tty.termios!));
+  if (tty.node) step('node', () => setNode(master, tty.node!));
+  if (tty.termios) step('termios', () => tcsets2(master, tty.termios!));
   if (tty.lockedTermios && !isZero(tty.lockedTermios)) {
-    step("locked-termios", () => setLockedTermios(master, tty.lockedTermios!));
+    step('locked-termios', () => setLockedTermios(master, tty.lockedTermios!));
   }
-  if (tty.winsize) step("winsize", () => setWinsize(master, tty.winsize!));
+  if (tty.winsize) step('winsize', () => setWinsize(master, tty.winsize!));
   if (tty.ldisc)
-    step("ldisc", () =>
-      withPeer(master, peers, (p) => setLineDiscipline(p, tty.ldisc!)),
-    );
-  if (tty.packet) step("packet", () => setPacketMode(master, true));
-  if (tty.exclusive)
-    step("exclusive", () =>
-      withPeer(master, peers, (p) => setExclusive(p, true)),
-    );
-  if (tty.masterExclusive) step("exclusive", () => setExclusive(master, true));
+    step('ldisc', () => withPeer(master, peers, (p) => setLineDiscipline(p, tty.ldisc!)));
+  if (tty.packet) step('packet', () => setPacketMode(master, true));
+  if (tty.exclusive) step('exclusive', () => withPeer(master, peers, (p) => setExclusive(p, true)));
+  if (tty.masterExclusive) step('exclusive', () => setExclusive(master, true));
 
-  step("flags", () => {
+  step('flags', () => {
     for (const file of files) {
-      const fd = file.end === "master" ? master : result.files.get(file.id)!;
+      const fd = file.end === 'master' ? master : result.files.get(file.id)!;
       setfl(fd, file.flags & SETFL_FLAGS);
       if (file.signal) setsig(fd, file.signal);
     }
   });
-  if (tty.locked) step("lock", () => setPtyLock(master, true));
-
-  step("hangup", () => finish(tty, files, master, peers, fds, result));
+  step('hangup', () => finish(tty, files, master, peers, fds, result));
+  if (tty.locked && fds.has(master)) step('lock', () => setPtyLock(master, true));
   return result;
 }
 
@@ -111,10 +103,10 @@ function finish(
   fds: FdSet,
   result: RestoredPty,
 ): void {
-  const masterFile = files.find((f) => f.end === "master");
+  const masterFile = files.find((f) => f.end === 'master');
   if (masterFile) result.files.set(masterFile.id, master);
 
-  if (tty.hungUp || (!tty.masterHeld && tty.orphanMaster === "close")) {
+  if (tty.hungUp || (!tty.masterHeld && tty.orphanMaster === 'close')) {
     // Closing the master hangs up every pts fd opened on it, as the image had them.
     fds.close(master);
     return;
@@ -127,11 +119,7 @@ function finish(
 }
 
 /** Runs `fn` on a pts fd: one already open, or a temporary one. */
-function withPeer(
-  master: number,
-  peers: number[],
-  fn: (fd: number) => void,
-): void {
+function withPeer(master: number, peers: number[], fn: (fd: number) => void): void {
   if (peers.length) return fn(peers[0]!);
   const peer = openPeer(master, O_RDWR | O_NONBLOCK);
   try {
@@ -142,13 +130,12 @@ function withPeer(
 }
 
 /** Owner, group and mode of the pts node, changed only where they differ from a new one's. */
-function setNode(master: number, node: NonNullable<Tty["node"]>): void {
+function setNode(master: number, node: NonNullable<Tty['node']>): void {
   const peer = openPeer(master, O_PATH);
   try {
     const st = fstat(peer);
     const path = `/proc/self/fd/${peer}`;
-    if (st.uid !== node.uid || st.gid !== node.gid)
-      chownSync(path, node.uid, node.gid);
+    if (st.uid !== node.uid || st.gid !== node.gid) chownSync(path, node.uid, node.gid);
     if ((st.mode & 0o7777) !== node.mode) chmodSync(path, node.mode);
   } finally {
     closeQuietly(peer);
@@ -156,12 +143,5 @@ function setNode(master: number, node: NonNullable<Tty["node"]>): void {
 }
 
 function isZero(t: Termios): boolean {
-  return (
-    !t.iflag &&
-    !t.oflag &&
-    !t.cflag &&
-    !t.lflag &&
-    !t.line &&
-    t.cc.every((c) => !c)
-  );
+  return !t.iflag && !t.oflag && !t.cflag && !t.lflag && !t.line && t.cc.every((c) => !c);
 }
