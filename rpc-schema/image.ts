@@ -1,9 +1,9 @@
 // The checkpoint image, format version 1. This is the on-disk format; runtime types of the engine
 // are separate and may change without a new format version.
 
-import { z } from "zod";
+import { z } from 'zod';
 
-export const IMAGE_FORMAT = "ttycr-image";
+export const IMAGE_FORMAT = 'ttycr-image';
 export const IMAGE_VERSION = 1;
 
 const u32 = z.number().int().min(0).max(0xffffffff);
@@ -30,73 +30,44 @@ export const WinsizeSchema = z.object({
   ypixel: u16,
 });
 
-export const TtyKindSchema = z.enum(["pty", "ctty", "console", "vt", "serial"]);
+export const TtyKindSchema = z.enum(['pty', 'ctty', 'console', 'vt', 'serial']);
 
 /** One terminal: for a pty, the pair of master and pts with the state the kernel keeps for it. */
 export const TtySchema = z.object({
   id: z.number().int().min(0),
   kind: TtyKindSchema,
-  index: z.number().int().min(0).describe("N in /dev/pts/N"),
-  rdev: z.number().int().min(0).describe("dev_t of the pts node"),
-  devpts: z
-    .number()
-    .int()
-    .min(0)
-    .describe("st_dev of the devpts instance the pts lives in"),
-  ptmx: z
-    .string()
-    .describe(
-      "the ptmx path the master was opened through, as its holder saw it",
-    ),
-  masterHeld: z
-    .boolean()
-    .describe("some fd of the checkpointed tasks holds the master"),
-  slaveHeld: z
-    .boolean()
-    .describe("some fd of the checkpointed tasks holds the pts"),
+  index: z.number().int().min(0).describe('N in /dev/pts/N'),
+  rdev: z.number().int().min(0).describe('dev_t of the pts node'),
+  devpts: z.number().int().min(0).describe('st_dev of the devpts instance the pts lives in'),
+  ptmx: z.string().describe('the ptmx path the master was opened through, as its holder saw it'),
+  masterHeld: z.boolean().describe('some fd of the checkpointed tasks holds the master'),
+  slaveHeld: z.boolean().describe('some fd of the checkpointed tasks holds the pts'),
   orphanMaster: z
-    .enum(["close", "keep"])
-    .describe(
-      "when no task held the master: close the new one, or keep it for a console",
-    ),
-  hungUp: z.boolean().describe("the pts was hung up (its master had closed)"),
-  peerClosed: z
-    .boolean()
-    .describe("the master saw its pts closed (POLLHUP) and no task held one"),
+    .enum(['close', 'keep'])
+    .describe('when no task held the master: close the new one, or keep it for a console'),
+  hungUp: z.boolean().describe('the pts was hung up (its master had closed)'),
+  peerClosed: z.boolean().describe('the master saw its pts closed (POLLHUP) and no task held one'),
   locked: z.boolean(),
   packet: z.boolean(),
-  exclusive: z.boolean().describe("TIOCEXCL on the pts"),
-  masterExclusive: z.boolean().describe("TIOCEXCL on the master"),
-  termios: TermiosSchema.nullable().describe("null when hung up"),
+  exclusive: z.boolean().describe('TIOCEXCL on the pts'),
+  masterExclusive: z.boolean().describe('TIOCEXCL on the master'),
+  termios: TermiosSchema.nullable().describe('null when hung up'),
   lockedTermios: TermiosSchema.nullable(),
   winsize: WinsizeSchema.nullable(),
-  ldisc: z
-    .number()
-    .int()
-    .min(0)
-    .max(255)
-    .nullable()
-    .describe("line discipline of the pts"),
-  node: z
-    .object({ uid: u32, gid: u32, mode: z.number().int().min(0).max(0o7777) })
-    .nullable(),
-  session: pid.nullable().describe("session the pts controls"),
-  foreground: pid.nullable().describe("its foreground process group"),
+  ldisc: z.number().int().min(0).max(255).nullable().describe('line discipline of the pts'),
+  node: z.object({ uid: u32, gid: u32, mode: z.number().int().min(0).max(0o7777) }).nullable(),
+  session: pid.nullable().describe('session the pts controls'),
+  foreground: pid.nullable().describe('its foreground process group'),
   data: z
     .object({
-      input: z.base64().describe("queued toward the pts reader"),
-      output: z.base64().describe("queued toward the master reader"),
+      input: z.base64().describe('queued toward the pts reader'),
+      output: z.base64().describe('queued toward the master reader'),
     })
     .nullable(),
 });
 
 export const OwnerSchema = z.object({
-  type: z
-    .number()
-    .int()
-    .min(0)
-    .max(2)
-    .describe("F_OWNER_TID, F_OWNER_PID or F_OWNER_PGRP"),
+  type: z.number().int().min(0).max(2).describe('F_OWNER_TID, F_OWNER_PID or F_OWNER_PGRP'),
   pid: z.number().int().min(0),
 });
 
@@ -104,8 +75,8 @@ export const OwnerSchema = z.object({
 export const OpenFileSchema = z.object({
   id: z.number().int().min(0),
   tty: z.number().int().min(0),
-  end: z.enum(["master", "slave"]),
-  flags: u32.describe("open flags as F_GETFL gives them"),
+  end: z.enum(['master', 'slave']),
+  flags: u32.describe('open flags as F_GETFL gives them'),
   pos: z.number().int().min(0),
   owner: OwnerSchema,
   signal: z.number().int().min(0).max(64),
@@ -123,17 +94,8 @@ export const TaskSchema = z.object({
   comm: z.string(),
   sid: z.number().int().min(0),
   pgid: z.number().int().min(0),
-  ctty: z
-    .number()
-    .int()
-    .min(0)
-    .nullable()
-    .describe("id of the tty that is its controlling tty"),
-  cttyRdev: z
-    .number()
-    .int()
-    .min(0)
-    .describe("tty_nr of /proc/PID/stat; 0 for none"),
+  ctty: z.number().int().min(0).nullable().describe('id of the tty that is its controlling tty'),
+  cttyRdev: z.number().int().min(0).describe('tty_nr of /proc/PID/stat; 0 for none'),
   fds: z.array(TaskFdSchema),
 });
 
@@ -142,7 +104,7 @@ export const CheckpointSchema = z
     id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/),
     name: z.string().max(128).nullable(),
     createdAt: z.iso.datetime(),
-    uid: u32.describe("uid of the caller who made it"),
+    uid: u32.describe('uid of the caller who made it'),
     host: z.string(),
     kernel: z.string(),
     options: z.object({
@@ -157,22 +119,18 @@ export const CheckpointSchema = z
   })
   .superRefine((c, ctx) => {
     // Entries are referred to by position: an id must be its index, a reference must resolve.
-    const bad = (message: string) => ctx.addIssue({ code: "custom", message });
+    const bad = (message: string) => ctx.addIssue({ code: 'custom', message });
     c.ttys.forEach((t, i) => t.id !== i && bad(`ttys[${i}] has id ${t.id}`));
     c.files.forEach((f, i) => {
       if (f.id !== i) bad(`files[${i}] has id ${f.id}`);
-      if (f.tty >= c.ttys.length)
-        bad(`files[${i}] names tty ${f.tty}, which does not exist`);
+      if (f.tty >= c.ttys.length) bad(`files[${i}] names tty ${f.tty}, which does not exist`);
     });
     for (const task of c.tasks) {
       if (task.ctty !== null && task.ctty >= c.ttys.length) {
-        bad(
-          `task ${task.pid} has controlling tty ${task.ctty}, which does not exist`,
-        );
+        bad(`task ${task.pid} has controlling tty ${task.ctty}, which does not exist`);
       }
       for (const fd of task.fds) {
-        if (fd.file >= c.files.length)
-          bad(`task ${task.pid} fd ${fd.fd} names a missing file`);
+        if (fd.file >= c.files.length) bad(`task ${task.pid} fd ${fd.fd} names a missing file`);
       }
     }
   });

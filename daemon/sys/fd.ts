@@ -173,4 +173,3 @@ export function makedev(maj: number, min: number): number {
   const lo = ((maj & 0xfff) << 8) | (min & 0xff) | ((min & 0xfff00) << 12);
   return (lo >>> 0) + Math.floor(maj / 0x1000) * 2 ** 44;
 }
-
