@@ -78,6 +78,7 @@ export class Connection {
   private idleTimer: NodeJS.Timeout | undefined;
   private inFlight = 0;
   private reading = true;
+  private inRead = false;
   private ending: CloseReason | null = null;
   private closedFor: CloseReason | null = null;
   private interest = EPOLLIN;
@@ -165,8 +166,10 @@ export class Connection {
   }
 
   private ready(events: number): void {
-    if (events & EPOLLOUT) this.flush();
+    // Reading first: a peer that answered and then closed has its answer read before a write
+    // finds the socket broken.
     if (this.reading && events & (EPOLLIN | EPOLLHUP | EPOLLERR)) this.read();
+    if (events & EPOLLOUT) this.flush();
     // The peer is gone entirely: nothing more can be written, so wait for nothing.
     if (events & (EPOLLHUP | EPOLLERR) && this.closedFor === null && !this.reading) {
       this.destroy(this.ending ?? 'end');
@@ -174,6 +177,15 @@ export class Connection {
   }
 
   private read(): void {
+    this.inRead = true;
+    try {
+      this.readSome();
+    } finally {
+      this.inRead = false;
+    }
+  }
+
+  private readSome(): void {
     const maxFds = this.options.maxFdsPerLine ?? 64;
     for (;;) {
       let got;
@@ -192,24 +204,25 @@ export class Connection {
 
       this.touch();
       const chunk = Buffer.from(readBuffer.subarray(0, got.bytes));
-      const { lines, overflow } = this.splitter.feed(chunk, got.fds, got.truncated);
-      for (const line of lines) {
-        if (this.closedFor !== null || !this.reading) line.closeFds();
-        else this.deliver(line);
-      }
-      if (overflow) {
-        this.log.warn('line too long', { peerPid: this.peer.pid, fd: this.fd });
-        if (this.options.closeOnLongLine ?? true) {
-          this.refuse('line-too-long', 'line-too-long');
-          return;
-        }
-        const reply = this.options.goodbye?.('line-too-long', this);
-        if (reply !== undefined) this.send(reply);
+      for (const line of this.splitter.feed(chunk, got.fds, got.truncated)) {
+        if (this.closedFor !== null || !this.reading) line?.closeFds();
+        else if (line) this.deliver(line);
+        else this.lineTooLong();
       }
 
       // A short read emptied the socket; level-triggered epoll reports anything newer.
       if (got.bytes < READ_SIZE || this.closedFor !== null || !this.reading) return;
     }
+  }
+
+  private lineTooLong(): void {
+    this.log.warn('line too long', { peerPid: this.peer.pid, fd: this.fd });
+    if (this.options.closeOnLongLine ?? true) {
+      this.refuse('line-too-long', 'line-too-long');
+      return;
+    }
+    const reply = this.options.goodbye?.('line-too-long', this);
+    if (reply !== undefined) this.send(reply);
   }
 
   private deliver(line: IncomingLine): void {
@@ -268,7 +281,7 @@ export class Connection {
       try {
         sent = sendWithFds(this.fd, batch.map((out) => out.data), batch[0]!.fds);
       } catch (err) {
-        this.destroy('error', err as Error);
+        this.writeFailed(err as Error);
         return;
       }
       if (sent === null) {
@@ -282,6 +295,12 @@ export class Connection {
       this.setInterest(this.interest & ~EPOLLOUT);
       this.maybeFinish();
     }
+  }
+
+  /** EPIPE or ECONNRESET: what the peer sent before it went is still read, then we close. */
+  private writeFailed(err: Error): void {
+    if (this.reading && !this.inRead) this.read();
+    this.destroy('error', err);
   }
 
   /**

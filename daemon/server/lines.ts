@@ -39,7 +39,8 @@ export class IncomingLine {
   }
 }
 
-export type FeedResult = { lines: IncomingLine[]; overflow: boolean };
+/** What one read yields, in stream order: lines, and null where a line went over the limit. */
+export type Fed = (IncomingLine | null)[];
 
 export class LineSplitter {
   private pending: Buffer[] = [];
@@ -52,12 +53,11 @@ export class LineSplitter {
   constructor(private readonly maxLineBytes: number) {}
 
   /**
-   * Adds one read's bytes and fds. Returns the complete lines, in order, and whether a line went
-   * over the limit (its bytes and fds are dropped; the lines before it are still returned).
+   * Adds one read's bytes and fds. Returns the complete lines in order, with a null where a line
+   * went over the limit (its bytes and fds are dropped as they come, never buffered whole).
    */
-  feed(chunk: Buffer, fds: number[], truncated: boolean): FeedResult {
-    const lines: IncomingLine[] = [];
-    let overflow = false;
+  feed(chunk: Buffer, fds: number[], truncated: boolean): Fed {
+    const lines: Fed = [];
     const lastNewline = chunk.lastIndexOf(0x0a);
     // The fds go to the line holding the chunk's last byte: the partial line when the chunk
     // does not end in '\n', otherwise the last complete line.
@@ -83,7 +83,7 @@ export class LineSplitter {
         continue;
       }
       if (this.pendingBytes + part.length > this.maxLineBytes) {
-        overflow = true;
+        lines.push(null);
         this.dropPending();
         for (const fd of lineFds) closeQuietly(fd);
         continue;
@@ -103,12 +103,12 @@ export class LineSplitter {
       this.pending.push(rest);
       this.pendingBytes += rest.length;
       if (this.pendingBytes > this.maxLineBytes) {
-        overflow = true;
+        lines.push(null);
         this.discarding = true;
         this.dropPending();
       }
     }
-    return { lines, overflow };
+    return lines;
   }
 
   /** Bytes of a line not yet ended. */

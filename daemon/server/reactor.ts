@@ -49,6 +49,7 @@ export class Reactor {
   private nextId = 1;
   private readonly handlers = new Map<number, ReadyHandler>();
   private readonly events = epollEvents(MAX_EVENTS);
+  private idleWaiters: (() => void)[] = [];
 
   /** Whether a non-blocking epoll_wait runs before each threadpool wait (see bench/). */
   pollFirst = true;
@@ -78,6 +79,15 @@ export class Reactor {
     };
   }
 
+  /**
+   * Resolves once the reactor watches nothing and has closed its own fds (no wait pending), so
+   * that a test can count fds, or a client knows nothing holds the process.
+   */
+  idle(): Promise<void> {
+    if (this.epfd < 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
   /** The number of fds watched. */
   get size(): number {
     return this.handlers.size;
@@ -101,6 +111,7 @@ export class Reactor {
     closeQuietly(this.epfd);
     this.epfd = -1;
     this.wakeFd = -1;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
   private arm(): void {
