@@ -28,10 +28,17 @@ t.test('daemon methods [normal path]', async (t) => {
   const id = created.result.id as string;
   t.match(id, /^\d{8}-\d{6}-[a-z0-9]{5}$/, 'checkpoint.create [readable id]');
   t.equal(created.result.ttys.length, 1, 'checkpoint.create [one tty]');
-  t.ok(methods['checkpoint.create'].result.safeParse(created.result).success, 'checkpoint.create [schema]');
+  t.ok(
+    methods['checkpoint.create'].result.safeParse(created.result).success,
+    'checkpoint.create [schema]',
+  );
 
   const list = await client.call('checkpoint.list');
-  t.same(list.result.checkpoints.map((c: { id: string }) => c.id), [id], 'checkpoint.list [the one]');
+  t.same(
+    list.result.checkpoints.map((c: { id: string }) => c.id),
+    [id],
+    'checkpoint.list [the one]',
+  );
 
   const got = await client.call('checkpoint.get', { id });
   t.equal(got.result.checkpoint.tasks[0].pid, holder.pid, 'checkpoint.get [its task]');
@@ -45,7 +52,11 @@ t.test('daemon methods [normal path]', async (t) => {
   const newIndex = started.result.ttys[0].newIndex as number;
 
   const pending = await client.call('restore.list');
-  t.same(pending.result.restores.map((r: { id: string }) => r.id), [restore], 'restore.list');
+  t.same(
+    pending.result.restores.map((r: { id: string }) => r.id),
+    [restore],
+    'restore.list',
+  );
 
   const claim = await client.call('restore.claim', { id: restore, task: holder.pid });
   t.notOk(claim.error, 'restore.claim [no error]');
@@ -76,6 +87,6 @@ t.test('daemon methods [normal path]', async (t) => {
   const imported = await client.call('checkpoint.import', { checkpoint: got.result.checkpoint });
   t.match(imported.result?.id, /^\d{8}-/, 'checkpoint.import [new id]');
 
-  t.equal(daemon.fdCount(), baseline, 'daemon fds back to baseline');
+  t.equal(await daemon.settledFdCount(baseline), baseline, 'daemon fds back to baseline');
   t.equal(await daemon.stop(), 0, 'SIGTERM [exit 0]');
 });

@@ -23,6 +23,11 @@ export interface TestDaemon {
   logs: Record<string, unknown>[];
   /** Open fds of the daemon, from /proc/PID/fd. */
   fdCount(): number;
+  /**
+   * The daemon's fd count once it has settled at `expected` (closes of connections reach it
+   * asynchronously), or what it is after two seconds of waiting for that.
+   */
+  settledFdCount(expected: number): Promise<number>;
   /** SIGTERM, and the exit code. */
   stop(): Promise<number | null>;
   /** SIGKILL, and wait until it is gone. */
@@ -46,11 +51,17 @@ export async function startDaemon(options: StartOptions = {}): Promise<TestDaemo
   const stateDir = join(dir, 'state');
   const args = ['--socket', socket, '--state-dir', stateDir, '--log-format', 'json'];
 
-  const proc = spawn(process.execPath, [...process.execArgv, mainTs, ...args, ...(options.args ?? [])], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...options.env },
-  });
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const proc = spawn(
+    process.execPath,
+    [...process.execArgv, mainTs, ...args, ...(options.args ?? [])],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...options.env },
+    },
+  );
+  const exited = new Promise<number | null>((resolve) =>
+    proc.once('exit', (code) => resolve(code)),
+  );
   const logs: Record<string, unknown>[] = [];
   let serving: () => void = () => {};
   const ready = new Promise<void>((resolve) => (serving = resolve));
@@ -81,6 +92,13 @@ export async function startDaemon(options: StartOptions = {}): Promise<TestDaemo
     proc,
     logs,
     fdCount: () => readdirSync(`/proc/${proc.pid}/fd`).length,
+    async settledFdCount(expected) {
+      for (let waited = 0; waited < 2000; waited += 20) {
+        if (daemon.fdCount() === expected) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      return daemon.fdCount();
+    },
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
       return exited;
@@ -147,6 +165,14 @@ export class RpcClient {
     });
     this.conn.send(line);
     return reply;
+  }
+
+  /** The next reply with id null that arrives without a request of ours (a limit's goodbye). */
+  unsolicited(): Promise<RpcReply> {
+    return new Promise<RpcReply>((resolve, reject) => {
+      this.nullWaiters.push(resolve);
+      this.closeWaiters.push(() => reject(new Error('connection closed before the reply')));
+    });
   }
 
   /** Resolves once the daemon closed the connection. */
