@@ -25,7 +25,8 @@ function ptyMax(): number {
 /**
  * Opens one master for each wanted index on `ptmx`. Policy exact: a taken index is INDEX_BUSY
  * naming it. Policy any: the ptys whose index is taken get the lowest free ones, after every
- * free wanted index is served. Fillers (indices held only to get past them) are closed before
+ * free wanted index is served: the master that showed the index taken stands in when no other pty
+ * wants its index. Fillers (indices held only to get past them) are closed before
  * returning; every master returned is in `fds`.
  */
 export function allocate(ptmx: string, wanted: number[], policy: IndexPolicy, fds: FdSet) {
@@ -33,7 +34,8 @@ export function allocate(ptmx: string, wanted: number[], policy: IndexPolicy, fd
   const fillers: number[] = [];
   const busy: number[] = [];
   const max = ptyMax();
-  const sorted = [...new Set(wanted)].sort((a, b) => a - b);
+  const wantedSet = new Set(wanted);
+  const sorted = [...wantedSet].sort((a, b) => a - b);
 
   try {
     for (const index of sorted) {
@@ -50,9 +52,15 @@ export function allocate(ptmx: string, wanted: number[], policy: IndexPolicy, fd
         }
         if (got > index) {
           // The lowest free index is above the one we want: someone holds it.
-          if (sorted.includes(got)) masters.set(got, { fd, index: got });
-          else fillers.push(fd);
-          busy.push(index);
+          if (wantedSet.has(got)) {
+            masters.set(got, { fd, index: got });
+            busy.push(index);
+          } else if (policy === 'any') {
+            masters.set(index, { fd, index: got });
+          } else {
+            fillers.push(fd);
+            busy.push(index);
+          }
           break;
         }
         fillers.push(fd);

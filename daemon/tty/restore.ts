@@ -34,11 +34,17 @@ export function restore(checkpoint: Checkpoint, options: RestoreOptions = {}): R
     );
 
     const cttyNeeds = countBareCttys(checkpoint);
+    const filesOf = new Map<number, OpenFile[]>();
+    for (const f of checkpoint.files) {
+      const list = filesOf.get(f.tty);
+      if (list) list.push(f);
+      else filesOf.set(f.tty, [f]);
+    }
     const ptys = new Map<number, RestoredPty>();
     const ttys: RestoredTty[] = [];
     for (const tty of checkpoint.ttys) {
       const master = masters.get(tty.index)!;
-      const files = checkpoint.files.filter((f) => f.tty === tty.id);
+      const files = filesOf.get(tty.id) ?? [];
       const pty = restorePty(tty, files, master.fd, cttyNeeds.get(tty.id) ?? 0, fds, steps);
       ptys.set(tty.id, pty);
       ttys.push({

@@ -1,0 +1,11 @@
+// npm run bench: every benchmark, one JSON object per line on stdout.
+
+import { benchEngine } from './engine.js';
+
+const suites: Record<string, () => Promise<object[]>> = { engine: () => benchEngine() };
+
+const only = process.argv.slice(2);
+for (const [name, run] of Object.entries(suites)) {
+  if (only.length && !only.includes(name)) continue;
+  for (const line of await run()) process.stdout.write(JSON.stringify(line) + '\n');
+}
