@@ -10,6 +10,7 @@ import winston from 'winston';
 
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { Daemon } from './daemon.js';
+import { isJournalStream, syslogPrefix } from './journal.js';
 import type { Logger } from './log.js';
 import { Listener, type ListenerOptions } from './server/listener.js';
 import { listenFds, notify, startWatchdog } from './server/systemd.js';
@@ -39,19 +40,31 @@ function parseFlags(argv: string[], version: string): Record<string, unknown> {
   return program.opts();
 }
 
-/** winston to stdout (stderr for warn and error), one line per event. */
+/**
+ * winston to stdout (stderr for warn and error), one line per event. Under systemd each line
+ * starts with its syslog level (`<4>`) so the journal keeps it; text lines then leave the time
+ * to the journal.
+ */
 function createLogger(config: Config): Logger {
+  const journal = isJournalStream(1) || isJournalStream(2);
   const text = winston.format.printf(({ level, message, timestamp, ...fields }) => {
     const rest = Object.entries(fields)
       .map(([k, v]) => `${k}=${typeof v === 'string' && !/\s/.test(v) ? v : JSON.stringify(v)}`)
       .join(' ');
-    return `${String(timestamp)} ${level} ${String(message)}${rest ? ` ${rest}` : ''}`;
+    const time = journal ? '' : `${String(timestamp)} `;
+    return `${time}${level} ${String(message)}${rest ? ` ${rest}` : ''}`;
+  });
+  const leveled = winston.format((info) => {
+    const line = Symbol.for('message') as unknown as string;
+    info[line] = `${syslogPrefix(info.level)}${String(info[line])}`;
+    return info;
   });
   return winston.createLogger({
     level: config.logLevel,
     format: winston.format.combine(
       winston.format.timestamp(),
       config.logFormat === 'json' ? winston.format.json() : text,
+      ...(journal ? [leveled()] : []),
     ),
     transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn'] })],
   });
