@@ -1,6 +1,8 @@
 // Every method's normal path against a real ttycrd, over its real socket: a checkpoint of a
 // process holding a pty, restored, claimed with working fds, listed, cancelled and deleted.
 
+import { existsSync } from 'node:fs';
+
 import t from 'tap';
 
 import { methods } from '../rpc-schema/methods.js';
@@ -88,5 +90,12 @@ t.test('daemon methods [normal path]', async (t) => {
   t.match(imported.result?.id, /^\d{8}-/, 'checkpoint.import [new id]');
 
   t.equal(await daemon.settledFdCount(baseline), baseline, 'daemon fds back to baseline');
+  const pendingAtStop = await client.call('restore.start', { id: imported.result.id, indexPolicy: 'any' });
+  t.ok(pendingAtStop.result?.id, 'a restore pending at stop');
   t.equal(await daemon.stop(), 0, 'SIGTERM [exit 0]');
+  t.notOk(existsSync(daemon.socket), 'SIGTERM [socket file removed]');
+  t.ok(
+    daemon.logs.some((l) => l.message === 'pending restores closed' && Number(l.closed) > 0),
+    'SIGTERM [pending restores closed]',
+  );
 });
