@@ -121,21 +121,6 @@ async function main(): Promise<void> {
     store: testHooks(),
   });
 
-  const options: ListenerOptions = {
-    mode: 0o660,
-    ...(gid === undefined ? {} : { gid }),
-    maxConnections: config.maxConnections,
-    maxLineBytes: config.maxLineBytes,
-    idleTimeoutMs: config.idleTimeout * 1000,
-    goodbye: (reason) => daemon.goodbye(reason),
-    onConnection: (conn) => {
-      conn.onLine = (line) => daemon.serveLine(line, conn);
-    },
-    logger: log,
-  };
-  listener = openListener(config, options, log);
-  log.info('serving', { socket: config.socket, stateDir: config.stateDir, pid: process.pid, version });
-
   const tellSystemd = (state: string): void => {
     try {
       notify(state);
@@ -146,17 +131,45 @@ async function main(): Promise<void> {
   const status = async (): Promise<string> =>
     `STATUS=${await daemon.store.count()} checkpoints, ${daemon.restores.list().length} ` +
     `restores pending, ${listener?.connections.size ?? 0} connections`;
-  tellSystemd(`READY=1\n${await status()}`);
+  // STATUS= after each request that changed the counts (and on a timer for expiries), so that
+  // `systemctl status ttycrd` is current; never after STOPPING=1.
+  let stopping = false;
+  let shownStatus = '';
+  const reportStatus = async (): Promise<void> => {
+    const now = await status();
+    if (stopping || now === shownStatus) return;
+    shownStatus = now;
+    tellSystemd(now);
+  };
+
+  const options: ListenerOptions = {
+    mode: 0o660,
+    ...(gid === undefined ? {} : { gid }),
+    maxConnections: config.maxConnections,
+    maxLineBytes: config.maxLineBytes,
+    idleTimeoutMs: config.idleTimeout * 1000,
+    goodbye: (reason) => daemon.goodbye(reason),
+    onConnection: (conn) => {
+      conn.onLine = (line) => daemon.serveLine(line, conn).finally(() => void reportStatus());
+    },
+    logger: log,
+  };
+  listener = openListener(config, options, log);
+  log.info('serving', { socket: config.socket, stateDir: config.stateDir, pid: process.pid, version });
+
+  // READY=1 only now: the socket listens (or systemd's was adopted), so a client that
+  // systemd lets through is served.
+  shownStatus = await status();
+  tellSystemd(`READY=1\n${shownStatus}`);
   const stopWatchdog = startWatchdog((err) => log.warn('watchdog ping failed', { error: err.message }));
-  const statusTimer = setInterval(() => void status().then(tellSystemd), 10_000);
+  const statusTimer = setInterval(() => void reportStatus(), 10_000);
   statusTimer.unref();
 
-  let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     log.info('stopping', { signal, inFlight: daemon.dispatcher.pending });
-    tellSystemd('STOPPING=1');
+    tellSystemd(`STOPPING=1\nSTATUS=stopping, ${daemon.dispatcher.pending} requests in flight`);
     clearInterval(statusTimer);
     stopWatchdog();
 
