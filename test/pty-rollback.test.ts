@@ -17,6 +17,7 @@ const steps = [
   'ldisc',
   'packet',
   'exclusive',
+  'data',
   'flags',
   'hangup',
   'lock',
@@ -24,21 +25,25 @@ const steps = [
 ];
 
 t.test('restore [rollback at every step]', async (t) => {
-  const { checkpoint } = await checkpointHolder({
-    ptys: [
-      {
-        slaves: 2,
-        node: { uid: 65534, gid: 5, mode: 0o620 },
-        winsize: { rows: 10, cols: 20, xpixel: 0, ypixel: 0 },
-        lockedTermios: { lflag: ECHO },
-        packet: true,
-        exclusive: true,
-      },
-      { keep: 'master', locked: true },
-      { keep: 'slave' },
-      { ldisc: N_NULL },
-    ],
-  });
+  const { checkpoint } = await checkpointHolder(
+    {
+      ptys: [
+        {
+          slaves: 2,
+          node: { uid: 65534, gid: 5, mode: 0o620 },
+          winsize: { rows: 10, cols: 20, xpixel: 0, ypixel: 0 },
+          lockedTermios: { lflag: ECHO },
+          packet: true,
+          exclusive: true,
+        },
+        { keep: 'master', locked: true },
+        { keep: 'slave' },
+        { ldisc: N_NULL },
+        { input: 'queued\nhalf', output: 'unread' },
+      ],
+    },
+    { freeze: true, data: true },
+  );
 
   for (const step of steps) {
     const fds = openFdCount();
@@ -53,6 +58,6 @@ t.test('restore [rollback at every step]', async (t) => {
   }
 
   const restored = restoreIt(checkpoint);
-  t.equal(restored.ttys.length, 4, 'without an injected failure all four come back');
+  t.equal(restored.ttys.length, 5, 'without an injected failure all five come back');
   restored.close();
 });

@@ -30,19 +30,28 @@ export const NCCS = 19;
 export const TERMIOS_SIZE = 36;
 export const TERMIOS2_SIZE = 44;
 
-// c_cc indices and flags used when queued data is written back (asm-generic/termbits.h).
+// c_cc indices (asm-generic/termbits.h).
 export const VINTR = 0;
+export const VERASE = 2;
+export const VKILL = 3;
 export const VEOF = 4;
 export const VTIME = 5;
+export const VSTART = 8;
+export const VSTOP = 9;
 export const VMIN = 6;
-export const VLNEXT = 15;
 export const VEOL = 11;
+export const VREPRINT = 12;
+export const VWERASE = 14;
+export const VLNEXT = 15;
 export const VEOL2 = 16;
+
+// c_lflag and c_oflag bits (asm-generic/termbits.h).
+export const ISIG = 0o1;
 export const ICANON = 0o2;
 export const ECHO = 0o10;
-export const ISIG = 0o1;
 export const IEXTEN = 0o100000;
 export const OPOST = 0o1;
+export const IXON = 0o2000;
 
 /** struct termios2, field by field; speeds are 0 in a locked termios (struct termios). */
 export interface Termios {

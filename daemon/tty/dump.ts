@@ -19,6 +19,7 @@ import {
 } from '../sys/fd.js';
 import { classifyRdev, ptsIndex } from './classify.js';
 import { collect, type HeldFile, type HeldPty } from './collect.js';
+import { readQueued } from './drivers/pty-data.js';
 import { dumpPty } from './drivers/pty-dump.js';
 import { FdSet } from './fdset.js';
 import { freeze, kill, thaw } from './freeze.js';
@@ -79,6 +80,7 @@ function build(pids: number[], stats: TaskStat[], fds: FdSet, options: DumpOptio
 
   for (const pty of ptys.values()) {
     const tty = dumpPty(ttys.length, pty, makedev(PTS_MAJOR, pty.index), stats);
+    if (options.data) tty.data = queuedData(tty, pty);
     ttys.push(tty);
     for (const file of [...pty.masters, ...pty.slaves]) {
       const entry = openFileEntry(files.length, tty.id, file);
@@ -120,6 +122,17 @@ function build(pids: number[], stats: TaskStat[], fds: FdSet, options: DumpOptio
     files,
     tasks,
   };
+}
+
+/**
+ * Queued bytes of a pty whose master the tasks hold, read and put back. Only the n_tty line
+ * discipline queues bytes this way; a hung-up or foreign-ldisc pty has nothing to save.
+ */
+function queuedData(tty: Tty, pty: HeldPty): Tty['data'] {
+  const master = pty.masters[0]?.fd;
+  if (master === undefined || tty.hungUp || tty.ldisc !== 0) return null;
+  const q = readQueued(master, pty.slaves[0]?.fd ?? null, tty.packet);
+  return { input: q.input.toString('base64'), output: q.output.toString('base64') };
 }
 
 function openFileEntry(id: number, tty: number, file: HeldFile): OpenFile {

@@ -32,6 +32,10 @@ export interface HolderPty {
   /** Line discipline of the first pts fd (27 is N_NULL). */
   ldisc?: number;
   packet?: boolean;
+  /** Typed at the master: queued for the pts reader. */
+  input?: string;
+  /** Written by the pts side: queued for the master reader. */
+  output?: string;
   exclusive?: boolean;
   locked?: boolean;
   node?: { uid: number; gid: number; mode: number };

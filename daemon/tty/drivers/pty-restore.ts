@@ -25,6 +25,7 @@ import {
   tcsets2,
 } from '../../sys/termios.js';
 import type { FdSet } from '../fdset.js';
+import { writeQueued } from './pty-data.js';
 import type { Steps } from '../steps.js';
 
 export interface RestoredPty {
@@ -81,6 +82,14 @@ export function restorePty(
   if (tty.packet) step('packet', () => setPacketMode(master, true));
   if (tty.exclusive) step('exclusive', () => withPeer(master, peers, (p) => setExclusive(p, true)));
   if (tty.masterExclusive) step('exclusive', () => setExclusive(master, true));
+
+  if (tty.data && (tty.data.input || tty.data.output)) {
+    const queued = {
+      input: Buffer.from(tty.data.input, 'base64'),
+      output: Buffer.from(tty.data.output, 'base64'),
+    };
+    step('data', () => withPeer(master, peers, (p) => writeQueued(master, p, tty.packet, queued)));
+  }
 
   step('flags', () => {
     for (const file of files) {
