@@ -86,7 +86,11 @@ export class Daemon {
       'too-many-connections': 'too many connections',
     };
     const err = new TtycrError('LIMIT_EXCEEDED', messages[reason], { limit: reason });
-    const error = { code: err.code, message: err.message, data: { ...err.data, reason: err.reason } };
+    const error = {
+      code: err.code,
+      message: err.message,
+      data: { ...err.data, reason: err.reason },
+    };
     return JSON.stringify({ jsonrpc: '2.0', id: null, error });
   }
 

@@ -155,13 +155,20 @@ async function main(): Promise<void> {
     logger: log,
   };
   listener = openListener(config, options, log);
-  log.info('serving', { socket: config.socket, stateDir: config.stateDir, pid: process.pid, version });
+  log.info('serving', {
+    socket: config.socket,
+    stateDir: config.stateDir,
+    pid: process.pid,
+    version,
+  });
 
   // READY=1 only now: the socket listens (or systemd's was adopted), so a client that
   // systemd lets through is served.
   shownStatus = await status();
   tellSystemd(`READY=1\n${shownStatus}`);
-  const stopWatchdog = startWatchdog((err) => log.warn('watchdog ping failed', { error: err.message }));
+  const stopWatchdog = startWatchdog((err) =>
+    log.warn('watchdog ping failed', { error: err.message }),
+  );
   const statusTimer = setInterval(() => void reportStatus(), 10_000);
   statusTimer.unref();
 
@@ -177,7 +184,8 @@ async function main(): Promise<void> {
       daemon.stop().then(() => true),
       new Promise<boolean>((resolve) => setTimeout(() => resolve(false), DRAIN_MS).unref()),
     ]);
-    if (!drained) log.warn('requests still in flight at stop', { inFlight: daemon.dispatcher.pending });
+    if (!drained)
+      log.warn('requests still in flight at stop', { inFlight: daemon.dispatcher.pending });
     await listener?.close();
     daemon.restores.closeAll();
     log.info('stopped', {});

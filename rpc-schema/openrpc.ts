@@ -55,9 +55,6 @@ export function buildOpenRpc(version: string): JsonSchema {
       version,
       description: 'Checkpoint and restore Linux terminals; fds are passed with SCM_RIGHTS.',
     },
-    methods: [
-      ...Object.entries(methods).map(([name, spec]) => methodObject(name, spec)),
-      discover,
-    ],
+    methods: [...Object.entries(methods).map(([name, spec]) => methodObject(name, spec)), discover],
   };
 }

@@ -53,10 +53,22 @@ t.test('config [bad values]', async (t) => {
       return err instanceof ConfigError ? err.message : `not a ConfigError: ${String(err)}`;
     }
   };
-  t.match(bad({}, { restoreTtl: 'soon' }), /^invalid configuration: restoreTtl \(from --restore-ttl\)/, 'a word for a number');
-  t.match(bad({ TTYCRD_SOCKET: 'relative.sock' }), /socket \(from TTYCRD_SOCKET\): must be an absolute path/, 'a relative path');
+  t.match(
+    bad({}, { restoreTtl: 'soon' }),
+    /^invalid configuration: restoreTtl \(from --restore-ttl\)/,
+    'a word for a number',
+  );
+  t.match(
+    bad({ TTYCRD_SOCKET: 'relative.sock' }),
+    /socket \(from TTYCRD_SOCKET\): must be an absolute path/,
+    'a relative path',
+  );
   t.match(bad({}, { logLevel: 'loud' }), /logLevel/, 'an unknown level');
-  t.match(bad({ TTYCRD_CONFIG: '/nonexistent/ttycrd.json' }), /cannot read config file/, 'a missing file');
+  t.match(
+    bad({ TTYCRD_CONFIG: '/nonexistent/ttycrd.json' }),
+    /cannot read config file/,
+    'a missing file',
+  );
   t.notMatch(bad({}, { restoreTtl: '0' }), /no error/, 'a zero ttl');
 });
 
@@ -65,5 +77,9 @@ t.test('config [ttycrd exits 2 with one line]', async (t) => {
     .then(() => ({ code: 0, stderr: '' }))
     .catch((err: { code: number; stderr: string }) => err);
   t.equal(failed.code, 2, 'exit code 2');
-  t.match(failed.stderr, /^ttycrd: invalid configuration: restoreTtl \(from --restore-ttl\): .*\n$/, 'one line');
+  t.match(
+    failed.stderr,
+    /^ttycrd: invalid configuration: restoreTtl \(from --restore-ttl\): .*\n$/,
+    'one line',
+  );
 });

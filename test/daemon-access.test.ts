@@ -23,7 +23,10 @@ async function callAsNobody(socket: string, ...requests: [string, unknown][]) {
   );
   const args = [...asNobody, process.execPath, ...process.execArgv, fixture('rpc-call.ts')];
   const { stdout } = await run('setpriv', [...args, socket, ...lines]);
-  const replies = stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const replies = stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   return requests.map((_, i) => replies.find((r) => r.id === i + 1));
 }
 

@@ -43,7 +43,11 @@ t.test('corrupt images [IMAGE_CORRUPT, others still load]', async (t) => {
   t.equal(restore.error?.data?.reason, 'IMAGE_CORRUPT', 'restore.start [refuses a corrupt image]');
 
   const list = await client.call('checkpoint.list');
-  t.same(list.result.checkpoints.map((c: { id: string }) => c.id), [good], 'checkpoint.list');
+  t.same(
+    list.result.checkpoints.map((c: { id: string }) => c.id),
+    [good],
+    'checkpoint.list',
+  );
   const loaded = await client.call('checkpoint.get', { id: good });
   t.equal(loaded.result?.checkpoint?.id, good, 'the good checkpoint still loads');
   const deleted = await client.call('checkpoint.delete', { id: truncated });

@@ -90,7 +90,10 @@ t.test('daemon methods [normal path]', async (t) => {
   t.match(imported.result?.id, /^\d{8}-/, 'checkpoint.import [new id]');
 
   t.equal(await daemon.settledFdCount(baseline), baseline, 'daemon fds back to baseline');
-  const pendingAtStop = await client.call('restore.start', { id: imported.result.id, indexPolicy: 'any' });
+  const pendingAtStop = await client.call('restore.start', {
+    id: imported.result.id,
+    indexPolicy: 'any',
+  });
   t.ok(pendingAtStop.result?.id, 'a restore pending at stop');
   t.equal(await daemon.stop(), 0, 'SIGTERM [exit 0]');
   t.notOk(existsSync(daemon.socket), 'SIGTERM [socket file removed]');

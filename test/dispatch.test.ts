@@ -76,7 +76,11 @@ t.test('dispatch [error codes]', async (t) => {
   const badId = await call(dispatcher, '{"jsonrpc":"2.0","id":{},"method":"daemon.status"}');
   t.equal(badId.error.code, -32600, 'an object id [-32600]');
   t.equal((await call(dispatcher, request('nope'))).error.code, -32601, 'unknown [-32601]');
-  t.equal((await call(dispatcher, request('constructor'))).error.code, -32601, 'no prototype names');
+  t.equal(
+    (await call(dispatcher, request('constructor'))).error.code,
+    -32601,
+    'no prototype names',
+  );
 
   const params = await call(dispatcher, request('checkpoint.get', { id: 'UPPER' }));
   t.equal(params.error.code, -32602, 'bad params [-32602]');
@@ -97,7 +101,11 @@ t.test('dispatch [error codes]', async (t) => {
   const bug = await call(dispatcher, request('restore.list', {}));
   t.equal(bug.error.code, -32603, 'a bug [-32603]');
   t.match(bug.error.message, /restore\.list/, 'a bug [names the method]');
-  t.same(errors.filter((e) => e.startsWith('internal error')), ['internal error restore.list'], 'a bug [logged once]');
+  t.same(
+    errors.filter((e) => e.startsWith('internal error')),
+    ['internal error restore.list'],
+    'a bug [logged once]',
+  );
   const after = await call(dispatcher, request('daemon.status', {}));
   t.equal(after.result.version, '0.0.0', 'the dispatcher still answers after a bug');
 });
@@ -109,7 +117,10 @@ t.test('dispatch [notifications, batches, fds in]', async (t) => {
   const claim = '{"jsonrpc":"2.0","method":"restore.claim","params":{"id":"r-x","task":1}}';
   t.equal(await call(dispatcher, claim), null, 'a claim without id is not executed');
 
-  const batch = await call(dispatcher, `[${request('daemon.status', {}, 'a')},${request('nope', {}, 'b')}]`);
+  const batch = await call(
+    dispatcher,
+    `[${request('daemon.status', {}, 'a')},${request('nope', {}, 'b')}]`,
+  );
   t.same(batch.map((r: { id: string }) => r.id).sort(), ['a', 'b'], 'a batch gets an array');
 
   const unwanted = openPtmx('/dev/ptmx');

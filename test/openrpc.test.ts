@@ -43,7 +43,11 @@ t.test('openrpc [valid against the meta-schema]', async (t) => {
   t.same(names.sort(), [...Object.keys(methods), 'rpc.discover'].sort(), 'every method is listed');
 
   const get = (document.methods as Record<string, any>[]).find((m) => m.name === 'checkpoint.get')!;
-  t.same(get.params.map((p: { name: string }) => p.name), ['id'], 'params by name');
+  t.same(
+    get.params.map((p: { name: string }) => p.name),
+    ['id'],
+    'params by name',
+  );
   t.same(
     get.errors.map((e: { code: number }) => e.code),
     [errorReasons.NOT_FOUND, errorReasons.IMAGE_CORRUPT],

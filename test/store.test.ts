@@ -53,7 +53,11 @@ t.test('store [save, load, list, delete]', async (t) => {
   t.equal(statSync(join(store.dir, id)).mode & 0o777, 0o700, 'checkpoint dir mode 0700');
   t.equal(statSync(join(store.dir, id, 'image.json')).mode & 0o777, 0o600, 'image mode 0600');
   t.equal(statSync(state).mode & 0o777, 0o700, 'state dir mode 0700');
-  t.same((await store.list()).map((e) => e.id), [id], 'lists it');
+  t.same(
+    (await store.list()).map((e) => e.id),
+    [id],
+    'lists it',
+  );
   t.equal(await store.count(), 1, 'counts it');
 
   t.match(await reasonOf(store.save(checkpointOf(id))), /^BUSY/, 'an id is never overwritten');
@@ -66,7 +70,11 @@ t.test('store [save, load, list, delete]', async (t) => {
 t.test('store [refuses an invalid checkpoint]', async (t) => {
   const store = await CheckpointStore.open(tempState(t));
   const bad = { ...checkpointOf('20250101-000000-aaaaa'), uid: -1 };
-  t.match(await reasonOf(store.save(bad)), /^INVALID_IMAGE: invalid checkpoint: uid/, 'zod on write');
+  t.match(
+    await reasonOf(store.save(bad)),
+    /^INVALID_IMAGE: invalid checkpoint: uid/,
+    'zod on write',
+  );
   t.same(readdirSync(store.dir), [], 'no temporary directory left');
 });
 
@@ -102,6 +110,10 @@ t.test('store [damaged images]', async (t) => {
   }
 
   const listed = await store.list();
-  t.same(listed.filter((e) => e.checkpoint).map((e) => e.id), [good.id], 'the good one loads');
+  t.same(
+    listed.filter((e) => e.checkpoint).map((e) => e.id),
+    [good.id],
+    'the good one loads',
+  );
   t.equal(listed.filter((e) => e.error).length, damage.length, 'the damaged ones carry errors');
 });

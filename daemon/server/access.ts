@@ -45,7 +45,13 @@ async function processIds(pid: number): Promise<ProcessIds> {
 
   const field = (name: string): number[] => {
     const line = status.split('\n').find((l) => l.startsWith(`${name}:`));
-    return line ? line.slice(name.length + 1).trim().split(/\s+/).map(Number) : [];
+    return line
+      ? line
+          .slice(name.length + 1)
+          .trim()
+          .split(/\s+/)
+          .map(Number)
+      : [];
   };
   return { uids: field('Uid'), gids: field('Gid') };
 }
@@ -89,9 +95,7 @@ export async function descendants(pid: number): Promise<number[]> {
       continue;
     }
     for (const tid of tids) {
-      const children = await readFile(`/proc/${next}/task/${tid}/children`, 'utf8').catch(
-        () => '',
-      );
+      const children = await readFile(`/proc/${next}/task/${tid}/children`, 'utf8').catch(() => '');
       for (const child of children.split(/\s+/).filter(Boolean).map(Number)) {
         if (seen.has(child)) continue;
         seen.add(child);

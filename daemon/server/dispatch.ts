@@ -102,7 +102,9 @@ export class Dispatcher {
     } catch (err) {
       for (const fd of call.fds) closeQuietly(fd);
       const error = this.toRpcError(req.method, err, peer);
-      return replyOf(createJSONRPCErrorResponse(req.id ?? null, error.code, error.message, error.data));
+      return replyOf(
+        createJSONRPCErrorResponse(req.id ?? null, error.code, error.message, error.data),
+      );
     }
   }
 
@@ -124,9 +126,13 @@ export class Dispatcher {
       const params = spec.params.safeParse(raw ?? {});
       if (!params.success) {
         this.log.debug('invalid params', { method: name, issues: params.error.issues.length });
-        throw new JSONRPCErrorException(`invalid params for ${name}`, JSONRPCErrorCode.InvalidParams, {
-          issues: params.error.issues,
-        });
+        throw new JSONRPCErrorException(
+          `invalid params for ${name}`,
+          JSONRPCErrorCode.InvalidParams,
+          {
+            issues: params.error.issues,
+          },
+        );
       }
 
       try {
@@ -141,11 +147,21 @@ export class Dispatcher {
   /** The JSON-RPC error for what a handler threw, logged here: the request finally fails here. */
   private toRpcError(method: string, err: unknown, peer: PeerCred): JSONRPCErrorException {
     if (err instanceof TtycrError) {
-      this.log.error('request failed', { method, reason: err.reason, error: err.message, uid: peer.uid });
+      this.log.error('request failed', {
+        method,
+        reason: err.reason,
+        error: err.message,
+        uid: peer.uid,
+      });
       return new JSONRPCErrorException(err.message, err.code, { ...err.data, reason: err.reason });
     }
     if (err instanceof SysError) {
-      this.log.error('request failed', { method, reason: 'SYSCALL_FAILED', error: err.message, uid: peer.uid });
+      this.log.error('request failed', {
+        method,
+        reason: 'SYSCALL_FAILED',
+        error: err.message,
+        uid: peer.uid,
+      });
       return new JSONRPCErrorException(`${method}: ${err.message}`, errorReasons.SYSCALL_FAILED, {
         reason: 'SYSCALL_FAILED',
         errno: err.code,
@@ -154,9 +170,13 @@ export class Dispatcher {
 
     const stack = err instanceof Error ? err.stack : String(err);
     this.log.error('internal error', { method, error: String(err), stack, uid: peer.uid });
-    return new JSONRPCErrorException(`internal error in ${method}`, JSONRPCErrorCode.InternalError, {
-      method,
-    });
+    return new JSONRPCErrorException(
+      `internal error in ${method}`,
+      JSONRPCErrorCode.InternalError,
+      {
+        method,
+      },
+    );
   }
 }
 
@@ -173,7 +193,8 @@ function checkRequest(request: unknown): JSONRPCResponse | null {
 
   if (r.jsonrpc !== '2.0') return invalidRequest(id, "jsonrpc must be '2.0'");
   if (typeof r.method !== 'string') return invalidRequest(id, 'method must be a string');
-  if (r.id !== undefined && !isId(r.id)) return invalidRequest(null, 'id must be a string, number or null');
+  if (r.id !== undefined && !isId(r.id))
+    return invalidRequest(null, 'id must be a string, number or null');
   if (r.params !== undefined && (r.params === null || typeof r.params !== 'object')) {
     return invalidRequest(id, 'params must be an object or an array');
   }

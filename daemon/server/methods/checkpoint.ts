@@ -44,7 +44,11 @@ export function checkpointMethods(parts: DaemonParts): Handlers<CheckpointMethod
       });
 
       const ttys = checkpoint.ttys.map(ttySummary);
-      log.info('checkpoint created', { checkpoint: id, ttys: ttys.length, tasks: checkpoint.tasks.length });
+      log.info('checkpoint created', {
+        checkpoint: id,
+        ttys: ttys.length,
+        tasks: checkpoint.tasks.length,
+      });
       return {
         id,
         name: checkpoint.name,
@@ -58,10 +62,14 @@ export function checkpointMethods(parts: DaemonParts): Handlers<CheckpointMethod
       const checkpoints = [];
       for (const entry of await store.list()) {
         if (entry.error) {
-          log.warn('skipped unreadable checkpoint', { checkpoint: entry.id, error: entry.error.message });
+          log.warn('skipped unreadable checkpoint', {
+            checkpoint: entry.id,
+            error: entry.error.message,
+          });
           continue;
         }
-        if (maySee(peer, entry.checkpoint.uid)) checkpoints.push(checkpointSummary(entry.checkpoint));
+        if (maySee(peer, entry.checkpoint.uid))
+          checkpoints.push(checkpointSummary(entry.checkpoint));
       }
       return { checkpoints };
     },
@@ -74,7 +82,8 @@ export function checkpointMethods(parts: DaemonParts): Handlers<CheckpointMethod
     'checkpoint.delete': async ({ id }, { peer }) => {
       // An image nobody can read has no owner to compare with: only root may delete it.
       const checkpoint = await store.load(id).catch((err: unknown) => {
-        if (err instanceof TtycrError && err.reason === 'IMAGE_CORRUPT' && isRoot(peer)) return null;
+        if (err instanceof TtycrError && err.reason === 'IMAGE_CORRUPT' && isRoot(peer))
+          return null;
         throw err;
       });
       if (checkpoint) checkOwner(peer, checkpoint.uid, `checkpoint ${id}`);
@@ -108,7 +117,10 @@ export function checkpointMethods(parts: DaemonParts): Handlers<CheckpointMethod
  * Root may checkpoint anything; anyone else only processes they could ptrace, and with `tree`
  * every descendant too, checked before the engine touches (or kills) any of them.
  */
-async function checkDumpAccess(peer: PeerCred, params: ParamsOf<'checkpoint.create'>): Promise<void> {
+async function checkDumpAccess(
+  peer: PeerCred,
+  params: ParamsOf<'checkpoint.create'>,
+): Promise<void> {
   for (const pid of params.pids) await checkMayDump(peer, pid);
   if (isRoot(peer) || !params.tree) return;
 

@@ -41,7 +41,14 @@ function ttyModes(tty: Tty): string[] {
 
 export function ttySummary(tty: Tty): TtySummary {
   const size = tty.winsize ? `${tty.winsize.cols}x${tty.winsize.rows}` : '-';
-  return { id: tty.id, kind: tty.kind, index: tty.index, path: ttyPath(tty), size, modes: ttyModes(tty) };
+  return {
+    id: tty.id,
+    kind: tty.kind,
+    index: tty.index,
+    path: ttyPath(tty),
+    size,
+    modes: ttyModes(tty),
+  };
 }
 
 export function checkpointSummary(checkpoint: Checkpoint) {
