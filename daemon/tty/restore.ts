@@ -1,6 +1,7 @@
 // restore(): recreate the ttys of a checkpoint, all or nothing, and say which task gets which fd.
 
-import { basename, dirname } from 'node:path';
+import { statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 import { TtycrError } from '../../rpc-schema/errors.js';
 import type { Checkpoint, OpenFile, Task, Tty } from '../../rpc-schema/image.js';
@@ -176,8 +177,19 @@ function ownerFor(file: OpenFile, task: Task): RestoredFd['owner'] {
   return self ? { type: file.owner.type, self } : null;
 }
 
-/** Where the new pts lives, as seen by whoever uses that devpts instance. */
+const DEVPTS_SUPER_MAGIC = 0x1cd1;
+
+/**
+ * Where the new pts lives, as seen by whoever uses that devpts instance: next to the ptmx when
+ * it is a devpts instance's own ptmx node, else in the pts directory beside /dev/ptmx.
+ */
 function ptsPath(ptmx: string, index: number): string {
   const dir = dirname(ptmx);
-  return basename(dir) === 'pts' ? `${dir}/${index}` : `${dir}/pts/${index}`;
+  let devpts = false;
+  try {
+    devpts = statfsSync(dir).type === DEVPTS_SUPER_MAGIC;
+  } catch {
+    // Unreadable: fall back to the usual /dev layout.
+  }
+  return devpts ? `${dir}/${index}` : `${dir}/pts/${index}`;
 }
