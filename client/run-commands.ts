@@ -1,0 +1,133 @@
+// The CLI's commands that run on after the call: `exec` (a command on the claimed fds) and
+// `attach` (a claimed master joined to the current terminal).
+
+import { Socket } from 'node:net';
+
+import { closeQuietly } from '../daemon/sys/fd.js';
+import { setWinsize } from '../daemon/sys/termios.js';
+import type { TtycrClient } from './client.js';
+import { UsageError } from './errors.js';
+import { execClaimed } from './exec.js';
+
+export interface ExecArgs {
+  restore: string;
+  task: number;
+  ctty: boolean;
+  command: string[];
+}
+
+/** Claims, runs the command in place, and resolves with its exit code (128+N for signal N). */
+export async function execCommand(client: TtycrClient, args: ExecArgs): Promise<number> {
+  const [cmd, ...rest] = args.command;
+  if (!cmd) throw new UsageError('exec needs a command after --');
+
+  const { result, fds } = await client.claim(args.restore, args.task);
+  client.close();
+  const child = execClaimed(result, fds, cmd, rest, { ctty: args.ctty });
+
+  // The command runs in a session of its own, so the terminal's signals do not reach it.
+  const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
+  const handlers = signals.map((s) => [s, forward(s)] as const);
+  for (const [signal, handler] of handlers) process.on(signal, handler);
+
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (code, signal) => {
+        resolve(code ?? 128 + (signal ? signalNumber(signal) : 0));
+      });
+    });
+  } finally {
+    for (const [signal, handler] of handlers) process.off(signal, handler);
+  }
+}
+
+function signalNumber(signal: NodeJS.Signals): number {
+  const numbers: Partial<Record<NodeJS.Signals, number>> = {
+    SIGHUP: 1,
+    SIGINT: 2,
+    SIGQUIT: 3,
+    SIGKILL: 9,
+    SIGSEGV: 11,
+    SIGPIPE: 13,
+    SIGTERM: 15,
+  };
+  return numbers[signal] ?? 0;
+}
+
+export interface AttachArgs {
+  restore: string;
+  task: number;
+  /** The master's original fd number; default the task's first master. */
+  fd?: number;
+}
+
+/** Ctrl-]: the detach key, as telnet and `docker attach` users know it. */
+const DETACH = 0x1d;
+
+/**
+ * Claims a task's fds, keeps one master, and copies between it and this terminal in raw mode
+ * until the detach key, the end of stdin, or the pty's hangup. Resolves with the exit code.
+ */
+export async function attachCommand(client: TtycrClient, args: AttachArgs): Promise<number> {
+  const { result, fds } = await client.claim(args.restore, args.task);
+  client.close();
+
+  const index = result.fds.findIndex(
+    (entry) => entry.end === 'master' && (args.fd === undefined || entry.fd === args.fd),
+  );
+  fds.forEach((fd, i) => i !== index && closeQuietly(fd));
+  if (index < 0) {
+    const which = args.fd === undefined ? 'no pty master' : `no pty master at fd ${args.fd}`;
+    throw new UsageError(`task ${args.task} of ${args.restore} has ${which}`);
+  }
+  return join(fds[index]!);
+}
+
+function join(master: number): Promise<number> {
+  const stdin = process.stdin;
+  const pty = new Socket({ fd: master, readable: true, writable: true });
+  const raw = stdin.isTTY === true;
+
+  const resize = (): void => {
+    if (!process.stdout.isTTY) return;
+    const { columns, rows } = process.stdout;
+    setWinsize(master, { rows, cols: columns, xpixel: 0, ypixel: 0 });
+  };
+  resize();
+  if (raw) stdin.setRawMode(true);
+  if (raw) process.stderr.write('ttycr: attached; Ctrl-] detaches\r\n');
+
+  return new Promise<number>((resolve) => {
+    let done = false;
+    const finish = (why: string): void => {
+      if (done) return;
+      done = true;
+      process.off('SIGWINCH', resize);
+      stdin.off('data', input);
+      if (raw) stdin.setRawMode(false);
+      stdin.pause();
+      pty.destroy();
+      process.stderr.write(`\r\nttycr: ${why}\n`);
+      resolve(0);
+    };
+    const input = (chunk: Buffer): void => {
+      const cut = chunk.indexOf(DETACH);
+      if (cut < 0) {
+        pty.write(chunk);
+        return;
+      }
+      if (cut > 0) pty.write(chunk.subarray(0, cut));
+      finish('detached');
+    };
+
+    process.on('SIGWINCH', resize);
+    stdin.on('data', input);
+    stdin.once('end', () => pty.end());
+    pty.on('data', (chunk: Buffer) => process.stdout.write(chunk));
+    // A master reads EIO once no pts is open any more: the program on it is gone.
+    pty.on('error', () => finish('the terminal hung up'));
+    pty.on('close', () => finish('the terminal closed'));
+  });
+}
