@@ -41,6 +41,8 @@ async function call(
 
 /** Registers an action whose exit code ends the process. */
 function act(
+  // Each action names its own argument types; commander only promises strings and objects.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   body: (cmd: Command, ...args: any[]) => Promise<number>,
 ): (...args: unknown[]) => Promise<void> {
   // commander passes the arguments, then the options, then the command itself.

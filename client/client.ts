@@ -204,7 +204,7 @@ function errorOf(error: NonNullable<Reply['error']>): Error {
   const data = (error.data ?? {}) as Record<string, unknown>;
   const reason = data.reason;
   if (typeof reason === 'string' && Object.hasOwn(errorReasons, reason)) {
-    const { reason: _reason, ...rest } = data;
+    const rest = Object.fromEntries(Object.entries(data).filter(([key]) => key !== 'reason'));
     return new TtycrError(reason as ErrorReason, error.message, rest);
   }
   return new RpcError(error.code, error.message, error.data);

@@ -54,7 +54,9 @@ export function failureOf(err: unknown, socket: string): Failure {
     if (err.code === 'EACCES' || err.code === 'EPERM') {
       return {
         code: EXIT_NOPERM,
-        line: `ttycr: PERMISSION_DENIED: may not connect to ${socket} (${err.code}) (run as root or join the socket's group)`,
+        line:
+          `ttycr: PERMISSION_DENIED: may not connect to ${socket} (${err.code}) ` +
+          "(run as root or join the socket's group)",
       };
     }
   }
