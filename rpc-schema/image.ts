@@ -75,7 +75,7 @@ export const OwnerSchema = z.object({
 export const OpenFileSchema = z.object({
   id: z.number().int().min(0),
   tty: z.number().int().min(0),
-  end: z.enum(['master', 'slave']),
+  end: z.enum(['master', 'slave', 'ctty']).describe('ctty: opened through /dev/tty'),
   flags: u32.describe('open flags as F_GETFL gives them'),
   pos: z.number().int().min(0),
   owner: OwnerSchema,

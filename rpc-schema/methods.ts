@@ -48,9 +48,17 @@ const RestoredTty = z.object({
 });
 
 const ClaimFd = z.object({
-  fd: z.number().int().min(-1).describe('fd number in the original task; -1: not placed (a console master, a ctty no fd held)'),
+  fd: z
+    .number()
+    .int()
+    .min(-1)
+    .describe(
+      'fd number in the original task; -1: not placed (a console master, a ctty no fd held)',
+    ),
   tty: z.number().int(),
-  end: z.enum(['master', 'slave']),
+  end: z
+    .enum(['master', 'slave', 'ctty'])
+    .describe('ctty: a pts fd standing for /dev/tty; reopen /dev/tty once it is the ctty'),
   flags: z.number().int().describe('open flags, already set on the open file'),
   cloexec: z.boolean(),
   owner: z
@@ -151,7 +159,13 @@ export const methods = {
         id: checkpointId,
         ptmx: z.string().startsWith('/').max(4096).optional().describe('default /dev/ptmx'),
         indexPolicy: z.enum(['exact', 'any']).default('exact'),
-        ttl: z.number().int().min(1).max(86400).optional().describe('seconds until unclaimed fds close'),
+        ttl: z
+          .number()
+          .int()
+          .min(1)
+          .max(86400)
+          .optional()
+          .describe('seconds until unclaimed fds close'),
       })
       .strict(),
     result: RestoreSummary,

@@ -22,6 +22,7 @@ const TIOCGSID = 0x5429;
 const TIOCINQ = 0x541b;
 const TIOCOUTQ = 0x5411;
 const TIOCVHANGUP = 0x5437;
+const TIOCGDEV = 0x80045432;
 
 /** Number of control characters in the kernel's struct termios (asm-generic/termbits.h). */
 export const NCCS = 19;
@@ -197,4 +198,11 @@ export function outputQueued(fd: number): number {
 /** TIOCVHANGUP: hang up the tty (needs CAP_SYS_ADMIN). */
 export function vhangup(fd: number): void {
   ioctlVal(fd, TIOCVHANGUP, 'TIOCVHANGUP', 0);
+}
+
+/** TIOCGDEV: the device number of the tty behind this fd (the pts behind a /dev/tty fd). */
+export function getTtyDevice(fd: number): number {
+  const buf = Buffer.alloc(4);
+  ioctlBuf(fd, TIOCGDEV, 'TIOCGDEV', buf);
+  return buf.readUInt32LE(0);
 }

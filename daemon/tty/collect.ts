@@ -1,11 +1,14 @@
 // Collecting: every tty fd the tasks hold, taken with pidfd_getfd and grouped into open file
 // descriptions (dups share one) and into ttys (a master and its pts are one tty).
 
+import { statSync } from 'node:fs';
+
 import { TtycrError } from '../../rpc-schema/errors.js';
 import { isErrno } from '../sys/errors.js';
 import { closeQuietly, fstat, O_CLOEXEC, O_PATH } from '../sys/fd.js';
 import { compareOpenFiles, pidfdGetfd, pidfdOpen } from '../sys/pidfd.js';
 import { getPtyIndex, openPeer } from '../sys/pty.js';
+import { getTtyDevice } from '../sys/termios.js';
 import { classifyRdev, ptsIndex, type TtyClass } from './classify.js';
 import type { FdSet } from './fdset.js';
 import { readFdInfo, readFdNumbers, readFdPath, readFdRdev } from './proc.js';
@@ -20,7 +23,7 @@ export interface Holder {
 /** One open file description the tasks hold, with a daemon fd on it. */
 export interface HeldFile {
   fd: number;
-  end: 'master' | 'slave';
+  end: 'master' | 'slave' | 'ctty';
   flags: number;
   pos: number;
   holders: Holder[];
@@ -33,6 +36,7 @@ export interface HeldPty {
   /** The master's path as its holder sees it (/dev/ptmx, /dev/pts/ptmx). */
   ptmx: string;
   masters: HeldFile[];
+  /** pts files, and /dev/tty files on this pts (end 'ctty'). */
   slaves: HeldFile[];
 }
 
@@ -59,7 +63,7 @@ function collectTask(pid: number, fds: FdSet, ptys: Map<string, HeldPty>): void 
       if (rdev === 0) continue;
       const kind = classifyRdev(rdev);
       if (kind === null) continue;
-      if (kind !== 'ptmx' && kind !== 'pts') refuse(pid, n, kind);
+      if (kind !== 'ptmx' && kind !== 'pts' && kind !== 'ctty') refuse(pid, n, kind);
       collectFd(pid, n, kind, pidfd, fds, ptys);
     }
   } finally {
@@ -70,7 +74,7 @@ function collectTask(pid: number, fds: FdSet, ptys: Map<string, HeldPty>): void 
 function collectFd(
   pid: number,
   n: number,
-  kind: 'ptmx' | 'pts',
+  kind: 'ptmx' | 'pts' | 'ctty',
   pidfd: number,
   fds: FdSet,
   ptys: Map<string, HeldPty>,
@@ -79,13 +83,18 @@ function collectFd(
   const info = readFdInfo(pid, n);
   const file: HeldFile = {
     fd: ours,
-    end: kind === 'ptmx' ? 'master' : 'slave',
+    end: kind === 'ptmx' ? 'master' : kind === 'pts' ? 'slave' : 'ctty',
     flags: info.flags & ~O_CLOEXEC,
     pos: info.pos,
     holders: [{ pid, fd: n, cloexec: (info.flags & O_CLOEXEC) !== 0 }],
   };
 
-  const { devpts, index } = kind === 'ptmx' ? locateMaster(ours) : locateSlave(ours);
+  const { devpts, index } =
+    kind === 'ptmx'
+      ? locateMaster(ours)
+      : kind === 'pts'
+        ? locateSlave(ours)
+        : locateCtty(pid, n, ours, ptys);
   const key = `${devpts}:${index}`;
   let pty = ptys.get(key);
   if (!pty) {
@@ -109,6 +118,20 @@ function locateMaster(fd: number): { devpts: number; index: number } {
   } finally {
     closeQuietly(peer);
   }
+}
+
+/**
+ * A /dev/tty fd stands for the task's controlling tty: TIOCGDEV names the tty behind it, and the
+ * pts node of that index in the task's own /dev/pts tells its devpts instance.
+ */
+function locateCtty(pid: number, n: number, fd: number, ptys: Map<string, HeldPty>) {
+  const rdev = getTtyDevice(fd);
+  if (classifyRdev(rdev) !== 'pts') refuse(pid, n, 'ctty', 'a /dev/tty fd on a non-pty tty');
+  const index = ptsIndex(rdev);
+  const node = statSync(`/proc/${pid}/root/dev/pts/${index}`, { throwIfNoEntry: false });
+  if (node?.rdev === rdev) return { devpts: node.dev, index };
+  const known = [...ptys.values()].find((p) => p.index === index);
+  return { devpts: known?.devpts ?? 0, index };
 }
 
 function locateSlave(fd: number): { devpts: number; index: number } {
@@ -158,12 +181,11 @@ function getfd(pidfd: number, pid: number, n: number): number {
   }
 }
 
-function refuse(pid: number, fd: number, kind: TtyClass): never {
+function refuse(pid: number, fd: number, kind: TtyClass, what: string = kind): never {
   const path = readFdPath(pid, fd);
-  const what = kind === 'ctty' ? '/dev/tty' : kind;
   throw new TtycrError(
     'UNSUPPORTED_TTY',
-    `pid ${pid} fd ${fd} (${path}): ${what} ttys are not supported yet`,
+    `pid ${pid} fd ${fd} (${path}): ${what} is not supported yet`,
     { pid, fd, path, kind },
   );
 }

@@ -91,7 +91,7 @@ function countBareCttys(checkpoint: Checkpoint): Map<number, number> {
 function holdsSlave(checkpoint: Checkpoint, task: Task, tty: number): boolean {
   return task.fds.some((fd) => {
     const file = checkpoint.files[fd.file];
-    return file?.tty === tty && file.end === 'slave';
+    return file?.tty === tty && file.end !== 'master';
   });
 }
 
@@ -142,7 +142,7 @@ function cttyOf(
   const tty: Tty | undefined = checkpoint.ttys[task.ctty];
   if (!tty || tty.hungUp) return null;
 
-  let fdIndex = fds.findIndex((f) => f.tty === tty.id && f.end === 'slave');
+  let fdIndex = fds.findIndex((f) => f.tty === tty.id && f.end !== 'master');
   if (fdIndex < 0) {
     const peer = spare.get(tty.id)?.shift();
     if (peer === undefined) return null;

@@ -43,7 +43,8 @@ export interface RestoredFd {
   fd: number;
   file: number | null;
   tty: number;
-  end: 'master' | 'slave';
+  /** ctty: stands for a /dev/tty fd; the claimant reopens /dev/tty once it has its ctty. */
+  end: 'master' | 'slave' | 'ctty';
   daemonFd: number;
   flags: number;
   cloexec: boolean;

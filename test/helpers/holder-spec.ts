@@ -32,6 +32,11 @@ export interface HolderPty {
   /** Line discipline of the first pts fd (27 is N_NULL). */
   ldisc?: number;
   packet?: boolean;
+  /**
+   * Make this pty the holder's controlling tty (needs `session`): keep the fd that did it
+   * ('fd'), close it so no fd holds the ctty ('bare'), or also open /dev/tty ('devtty').
+   */
+  ctty?: 'fd' | 'bare' | 'devtty';
   /** Typed at the master: queued for the pts reader. */
   input?: string;
   /** Written by the pts side: queued for the master reader. */
@@ -44,6 +49,8 @@ export interface HolderPty {
 }
 
 export interface HolderSpec {
+  /** Run the holder as a session leader of its own (setsid), so it can take a ctty. */
+  session?: boolean;
   ptmx?: string;
   ptys: HolderPty[];
   /** A child process sharing these open files: [pty number, 'master' | pts number]. */
@@ -55,5 +62,5 @@ export interface HolderSpec {
 export interface HolderInfo {
   pid: number;
   child: number | null;
-  ptys: { index: number; master: number; slaves: number[] }[];
+  ptys: { index: number; master: number; slaves: number[]; devtty: number }[];
 }

@@ -18,6 +18,7 @@ export interface Holder extends HolderInfo {
 export async function startHolder(spec: HolderSpec): Promise<Holder> {
   const proc = spawn(process.execPath, [...process.execArgv, fixture, JSON.stringify(spec)], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    detached: spec.session ?? false,
   });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const line = await new Promise<string>((resolve, reject) => {

@@ -56,7 +56,7 @@ export function restorePty(
     console: null,
     cttyPeers: [],
   };
-  const slaves = files.filter((f) => f.end === 'slave');
+  const slaves = files.filter((f) => f.end !== 'master');
 
   step('unlock', () => setPtyLock(master, false));
 
