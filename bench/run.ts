@@ -1,8 +1,12 @@
 // npm run bench: every benchmark, one JSON object per line on stdout.
 
 import { benchEngine } from './engine.js';
+import { benchRpc } from './rpc.js';
 
-const suites: Record<string, () => Promise<object[]>> = { engine: () => benchEngine() };
+const suites: Record<string, () => Promise<object[]>> = {
+  engine: () => benchEngine(),
+  rpc: () => benchRpc(),
+};
 
 const only = process.argv.slice(2);
 for (const [name, run] of Object.entries(suites)) {

@@ -30,6 +30,8 @@ export class CheckpointStore {
   readonly dir: string;
   private readonly log: Logger;
   private readonly beforeRename: StoreOptions['beforeRename'];
+  /** Checkpoint directories, kept here: only this daemon writes the store. */
+  private stored = 0;
 
   private constructor(dir: string, options: StoreOptions) {
     this.dir = dir;
@@ -51,6 +53,7 @@ export class CheckpointStore {
       await rm(join(store.dir, name), { recursive: true, force: true });
       store.log.warn('removed unfinished checkpoint write', { path: join(store.dir, name) });
     }
+    store.stored = (await readdir(store.dir)).filter((name) => idPattern.test(name)).length;
     return store;
   }
 
@@ -78,6 +81,7 @@ export class CheckpointStore {
         throw new TtycrError('BUSY', `checkpoint ${checkpoint.id} already exists`);
       }
       await rename(tempDir, finalDir);
+      this.stored++;
       await syncDir(this.dir);
     } catch (err) {
       await rm(tempDir, { recursive: true, force: true });
@@ -120,9 +124,9 @@ export class CheckpointStore {
     return out;
   }
 
-  /** How many checkpoint directories there are, without reading them. */
+  /** How many checkpoints there are (readable or not), without touching the disk. */
   async count(): Promise<number> {
-    return (await readdir(this.dir)).filter((name) => idPattern.test(name)).length;
+    return this.stored;
   }
 
   /**
@@ -133,6 +137,7 @@ export class CheckpointStore {
     const doomed = join(this.dir, `${TEMP_PREFIX}del-${id}-${randomSuffix(6)}`);
     try {
       await rename(this.pathOf(id), doomed);
+      this.stored--;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new TtycrError('NOT_FOUND', `no checkpoint ${id}`, { id });
