@@ -9,6 +9,7 @@ import t from 'tap';
 
 import { TtycrClient } from '../client/client.js';
 import { closeQuietly, writeAll } from '../daemon/sys/fd.js';
+import type { Result } from '../rpc-schema/methods.js';
 import { startTmuxShell, ttycr, ttycrJson, waitFor } from './helpers/cli.js';
 import { startDaemon } from './helpers/daemon.js';
 
@@ -31,13 +32,17 @@ t.test('exec [a restored shell terminal]', async (t) => {
   const pts = before.split('\n')[0]!;
   t.match(pts, /^\/dev\/pts\/\d+$/, 'the shell runs on a pts');
 
-  const made = await ttycrJson(daemon.socket, ['checkpoint', '--kill', String(shell.pid)]);
+  const made = await ttycrJson<Result<'checkpoint.create'>>(daemon.socket, [
+    'checkpoint',
+    '--kill',
+    String(shell.pid),
+  ]);
   t.equal(made.ttys.length, 1, 'the checkpoint holds one tty');
   // tmux closes the pane's master once bash is gone; until then the index is taken.
   await waitFor(`${pts} to be free`, () => !existsSync(pts));
 
-  const restore = await ttycrJson(daemon.socket, ['restore', made.id]);
-  t.equal(restore.ttys[0].path, pts, 'the pty is back at the same /dev/pts/N');
+  const restore = await ttycrJson<Result<'restore.start'>>(daemon.socket, ['restore', made.id]);
+  t.equal(restore.ttys[0]?.path, pts, 'the pty is back at the same /dev/pts/N');
 
   // The master waits for the console (task 0): the test plays the terminal emulator.
   const client = await TtycrClient.connect(daemon.socket);

@@ -44,7 +44,7 @@ export function ttycr(socket: string, args: string[], options: CliOptions = {}):
 }
 
 /** Runs ttycr and parses its --json output; throws with its stderr when it failed. */
-export async function ttycrJson<T = any>(socket: string, args: string[]): Promise<T> {
+export async function ttycrJson<T>(socket: string, args: string[]): Promise<T> {
   const run = await ttycr(socket, ['--json', ...args]);
   if (run.code !== 0) throw new Error(`ttycr ${args.join(' ')}: exit ${run.code}: ${run.stderr}`);
   return JSON.parse(run.stdout) as T;
