@@ -44,6 +44,7 @@ class Caller {
     conn.onLine = (line) => this.waiting?.({ text: line.text, fds: line.takeFds() });
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- results are read field by field
   async call(method: string, params: unknown = {}): Promise<{ result: any; fds: number[] }> {
     const line = JSON.stringify({ jsonrpc: '2.0', id: ++this.id, method, params });
     const reply = new Promise<{ text: string; fds: number[] }>(
@@ -99,7 +100,8 @@ async function echoRoundtrips(dir: string): Promise<number[]> {
 
   const client = netConnect(path);
   await once(client, 'connect');
-  const line = `${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'daemon.status', params: {} })}\n`;
+  const request = { jsonrpc: '2.0', id: 1, method: 'daemon.status', params: {} };
+  const line = `${JSON.stringify(request)}\n`;
   const times: number[] = [];
   let pending: (() => void) | null = null;
   let buffered = '';

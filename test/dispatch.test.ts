@@ -7,7 +7,6 @@ import { join } from 'node:path';
 
 import t from 'tap';
 
-import { TtycrError } from '../rpc-schema/errors.js';
 import { Dispatcher } from '../daemon/server/dispatch.js';
 import { allHandlers, discoverMethod } from '../daemon/server/methods/index.js';
 import { RestoreTable } from '../daemon/server/restores.js';

@@ -21,7 +21,9 @@ t.test('openrpc [valid against the meta-schema]', async (t) => {
   t.ok(metaSchema && 'definitions' in metaSchema, 'the meta-schema loaded');
   // The meta-schema takes JSON Schema itself from meta.json-schema.tools, which is not installed:
   // stand in ajv's draft-07 meta-schema for it (our schemas are draft 7).
-  const draft7 = require('ajv/dist/refs/json-schema-draft-07.json') as Record<string, any>;
+  const draft7 = require('ajv/dist/refs/json-schema-draft-07.json') as {
+    definitions: Record<string, unknown>;
+  };
   // It is referred to both with and without the trailing slash, which ajv keeps apart.
   for (const $id of ['https://meta.json-schema.tools', 'https://meta.json-schema.tools/']) {
     ajv.addSchema({
@@ -42,7 +44,8 @@ t.test('openrpc [valid against the meta-schema]', async (t) => {
   const names = (document.methods as { name: string }[]).map((m) => m.name);
   t.same(names.sort(), [...Object.keys(methods), 'rpc.discover'].sort(), 'every method is listed');
 
-  const get = (document.methods as Record<string, any>[]).find((m) => m.name === 'checkpoint.get')!;
+  type Method = { name: string; params: { name: string }[]; errors: { code: number }[] };
+  const get = (document.methods as Method[]).find((m) => m.name === 'checkpoint.get')!;
   t.same(
     get.params.map((p: { name: string }) => p.name),
     ['id'],
