@@ -15,7 +15,7 @@ import { constants } from 'node:os';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { SysError, isErrno } from '../sys/errors.js';
-import { closeQuietly } from '../sys/fd.js';
+import { O_NONBLOCK, closeQuietly, getfl, setfl } from '../sys/fd.js';
 import {
   SOCK_CLOEXEC,
   SOCK_NONBLOCK,
@@ -87,8 +87,12 @@ export class Listener {
     return new Listener(fd, path.startsWith('@') ? null : path, options);
   }
 
-  /** Takes over a socket that is already bound and listening (LISTEN_FDS). */
+  /**
+   * Takes over a socket that is already bound and listening (LISTEN_FDS). systemd passes it in
+   * blocking mode unless NonBlocking= says otherwise; the accept loop needs it non-blocking.
+   */
   static adopt(fd: number, options: ListenerOptions): Listener {
+    setfl(fd, getfl(fd) | O_NONBLOCK);
     return new Listener(fd, null, options);
   }
 
@@ -143,7 +147,10 @@ export class Listener {
     }
 
     if (this.connections.size >= (this.options.maxConnections ?? 1024)) {
-      this.log.warn('too many connections', { peerPid: conn.peer.pid, open: this.connections.size });
+      this.log.warn('too many connections', {
+        peerPid: conn.peer.pid,
+        open: this.connections.size,
+      });
       conn.refuse('too-many-connections', 'rejected');
       return;
     }
