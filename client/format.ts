@@ -62,17 +62,18 @@ export function formatCheckpoint(r: Result<'checkpoint.get'>): string {
     `options    ${options.join(' ') || '-'}`,
   ].join('\n');
 
-  const ttys = table(['tty', 'kind', 'index', 'path', 'size', 'modes', 'session', 'fg group']);
+  const head = ['tty', 'kind', 'index', 'path', 'size', 'modes', 'termios', 'session', 'fg'];
+  const ttys = table(head);
   for (const tty of r.ttys) {
     const image = c.ttys[tty.id];
-    const modes = tty.modes.join(' ') || '-';
     ttys.push([
       tty.id,
       tty.kind,
       tty.index,
       tty.path,
       tty.size,
-      modes,
+      tty.modes.join(' ') || '-',
+      image ? termiosWords(image) : '-',
       image?.session ?? '-',
       image?.foreground ?? '-',
     ]);
@@ -81,6 +82,32 @@ export function formatCheckpoint(r: Result<'checkpoint.get'>): string {
   return [header, 'ttys', ttys.toString(), 'files', formatFiles(c), 'tasks', formatTasks(c)].join(
     '\n',
   );
+}
+
+// asm-generic/termbits.h
+const ISIG = 0o1;
+const ICANON = 0o2;
+const ECHO = 0o10;
+const OPOST = 0o1;
+const ICRNL = 0o400;
+const VTIME = 5;
+const VMIN = 6;
+
+/** The termios settings people change most, as stty spells them: `-icanon -echo min 3 time 7`. */
+function termiosWords(tty: Checkpoint['ttys'][number]): string {
+  const t = tty.termios;
+  if (!t) return '-';
+  const flag = (on: number, name: string) => (on ? name : `-${name}`);
+  const words = [
+    flag(t.lflag & ICANON, 'icanon'),
+    flag(t.lflag & ECHO, 'echo'),
+    flag(t.lflag & ISIG, 'isig'),
+    flag(t.iflag & ICRNL, 'icrnl'),
+    flag(t.oflag & OPOST, 'opost'),
+  ];
+  if (!(t.lflag & ICANON)) words.push(`min ${t.cc[VMIN]} time ${t.cc[VTIME]}`);
+  if (t.ospeed) words.push(`${t.ospeed} baud`);
+  return words.join(' ');
 }
 
 function formatFiles(c: Checkpoint): string {
