@@ -279,7 +279,11 @@ export class Connection {
       const batch = this.nextBatch();
       let sent: number | null;
       try {
-        sent = sendWithFds(this.fd, batch.map((out) => out.data), batch[0]!.fds);
+        sent = sendWithFds(
+          this.fd,
+          batch.map((out) => out.data),
+          batch[0]!.fds,
+        );
       } catch (err) {
         this.writeFailed(err as Error);
         return;

@@ -57,7 +57,11 @@ export function notify(state: string, env: Env = process.env): boolean {
   const address = env.NOTIFY_SOCKET;
   if (!address) return false;
   if (!address.startsWith('/') && !address.startsWith('@')) {
-    throw new SysError('sendto', constants.errno.EINVAL, `NOTIFY_SOCKET ${address}: not a path or @name`);
+    throw new SysError(
+      'sendto',
+      constants.errno.EINVAL,
+      `NOTIFY_SOCKET ${address}: not a path or @name`,
+    );
   }
 
   const fd = socket(SOCK_DGRAM | SOCK_CLOEXEC);

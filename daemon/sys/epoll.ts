@@ -27,9 +27,7 @@ const DATA_OFFSET = packed ? 4 : 8;
 
 const epollCreate1_ = libc.func('int epoll_create1(int flags)');
 const epollCtl_ = libc.func('int epoll_ctl(int epfd, int op, int fd, void *event)');
-const epollWait_ = libc.func(
-  'int epoll_wait(int epfd, void *events, int maxevents, int timeout)',
-);
+const epollWait_ = libc.func('int epoll_wait(int epfd, void *events, int maxevents, int timeout)');
 const eventfd_ = libc.func('int eventfd(unsigned int initval, int flags)');
 const write_ = libc.func('long write(int fd, const void *buf, unsigned long count)');
 const read_ = libc.func('long read(int fd, void *buf, unsigned long count)');
@@ -64,27 +62,10 @@ export function epollEvents(count: number): Buffer {
   return Buffer.alloc(EPOLL_EVENT_SIZE * count);
 }
 
-/** epoll_wait on this thread; returns the number of events in `events`. */
+/** epoll_wait; returns the number of events in `events`. Timeout 0 never blocks. */
 export function epollWait(epfd: number, events: Buffer, timeoutMs: number): number {
   const max = events.length / EPOLL_EVENT_SIZE;
   return check('epoll_wait', epfd, () => epollWait_(epfd, events, max, timeoutMs));
-}
-
-/**
- * epoll_wait on a libuv threadpool thread; `done` runs on the main thread with the count, or -1
- * when the wait failed (a signal, or the epoll fd is gone: errno is not readable from here).
- * `events` must not be touched until then.
- */
-export function epollWaitAsync(
-  epfd: number,
-  events: Buffer,
-  timeoutMs: number,
-  done: (count: number) => void,
-): void {
-  const max = events.length / EPOLL_EVENT_SIZE;
-  epollWait_.async(epfd, events, max, timeoutMs, (err: unknown, count: number) => {
-    done(err ? -1 : count);
-  });
 }
 
 export function eventFlags(events: Buffer, i: number): number {

@@ -44,6 +44,15 @@ const recvHdr = Buffer.alloc(MSGHDR_SIZE);
 const recvIov = Buffer.alloc(IOVEC_SIZE);
 const recvControl = Buffer.alloc(fdSpace(SCM_MAX_FD));
 
+// The fixed parts of both headers are written once: name unused, one iovec array each.
+const sendControlAddress = koffi.address(sendControl);
+const recvControlAddress = koffi.address(recvControl);
+sendHdr.writeBigUInt64LE(koffi.address(sendIov), 16);
+recvHdr.writeBigUInt64LE(koffi.address(recvIov), 16);
+recvHdr.writeBigUInt64LE(1n, 24);
+/** The buffer recvIov points at now. */
+let recvTarget: Buffer | null = null;
+
 /**
  * One sendmsg of `chunks` (gathered, at most MAX_IOV) with `fds` in one SCM_RIGHTS message.
  * Non-blocking whatever the socket's mode, and never raises SIGPIPE. Returns the bytes sent
@@ -53,30 +62,29 @@ export function sendWithFds(fd: number, chunks: Buffer[], fds: readonly number[]
   if (chunks.length > MAX_IOV) throw new RangeError(`sendmsg: ${chunks.length} chunks`);
   if (fds.length > SCM_MAX_FD) throw new RangeError(`sendmsg: ${fds.length} fds`);
 
-  sendHdr.fill(0);
   chunks.forEach((chunk, i) => {
     sendIov.writeBigUInt64LE(koffi.address(chunk), i * IOVEC_SIZE);
     sendIov.writeBigUInt64LE(BigInt(chunk.length), i * IOVEC_SIZE + 8);
   });
-  sendHdr.writeBigUInt64LE(koffi.address(sendIov), 16);
   sendHdr.writeBigUInt64LE(BigInt(chunks.length), 24);
 
-  if (fds.length > 0) {
+  if (fds.length === 0) {
+    sendHdr.writeBigUInt64LE(0n, 32);
+    sendHdr.writeBigUInt64LE(0n, 40);
+  } else {
     const len = CMSG_HDR + 4 * fds.length;
     sendControl.fill(0, 0, fdSpace(fds.length));
     sendControl.writeBigUInt64LE(BigInt(len), 0);
     sendControl.writeInt32LE(SOL_SOCKET, 8);
     sendControl.writeInt32LE(SCM_RIGHTS, 12);
     fds.forEach((passed, i) => sendControl.writeInt32LE(passed, CMSG_HDR + 4 * i));
-    sendHdr.writeBigUInt64LE(koffi.address(sendControl), 32);
+    sendHdr.writeBigUInt64LE(sendControlAddress, 32);
     sendHdr.writeBigUInt64LE(BigInt(fdSpace(fds.length)), 40);
   }
 
   try {
     // The chunks must stay referenced until the call returns; they are, through `chunks`.
-    return check('sendmsg', fd, () =>
-      Number(sendmsg_(fd, sendHdr, MSG_NOSIGNAL | MSG_DONTWAIT)),
-    );
+    return check('sendmsg', fd, () => Number(sendmsg_(fd, sendHdr, MSG_NOSIGNAL | MSG_DONTWAIT)));
   } catch (err) {
     if (isErrno(err, 'EAGAIN')) return null;
     throw err;
@@ -98,16 +106,15 @@ export interface Received {
  * carried fds, so fds always belong to the last bytes of the read they came with.
  */
 export function recvWithFds(fd: number, buf: Buffer, maxFds: number): Received | null {
-  const room = fdSpace(Math.min(Math.max(maxFds, 0), SCM_MAX_FD));
-  recvHdr.fill(0);
-  recvIov.writeBigUInt64LE(koffi.address(buf), 0);
-  recvIov.writeBigUInt64LE(BigInt(buf.length), 8);
-  recvHdr.writeBigUInt64LE(koffi.address(recvIov), 16);
-  recvHdr.writeBigUInt64LE(1n, 24);
-  if (maxFds > 0) {
-    recvHdr.writeBigUInt64LE(koffi.address(recvControl), 32);
-    recvHdr.writeBigUInt64LE(BigInt(room), 40);
+  const room = maxFds > 0 ? fdSpace(Math.min(maxFds, SCM_MAX_FD)) : 0;
+  if (buf !== recvTarget) {
+    recvTarget = buf;
+    recvIov.writeBigUInt64LE(koffi.address(buf), 0);
+    recvIov.writeBigUInt64LE(BigInt(buf.length), 8);
   }
+  recvHdr.writeBigUInt64LE(room > 0 ? recvControlAddress : 0n, 32);
+  recvHdr.writeBigUInt64LE(BigInt(room), 40);
+  recvHdr.writeInt32LE(0, 48);
 
   let bytes: number;
   try {
