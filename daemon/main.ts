@@ -14,7 +14,7 @@ import { isJournalStream, syslogPrefix } from './journal.js';
 import type { Logger } from './log.js';
 import { Listener, type ListenerOptions } from './server/listener.js';
 import { listenFds, notify, startWatchdog } from './server/systemd.js';
-import { O_NONBLOCK, closeQuietly, getfl, setfl } from './sys/fd.js';
+import { closeQuietly } from './sys/fd.js';
 import * as engine from './tty/index.js';
 
 const EXIT_USAGE = 2;
@@ -201,9 +201,6 @@ function openListener(config: Config, options: ListenerOptions, log: Logger): Li
   if (passed.length > 0) {
     for (const extra of passed.slice(1)) closeQuietly(extra.fd);
     log.info('socket from systemd', { fd: passed[0]!.fd, name: passed[0]!.name });
-    // systemd passes a blocking socket (unless NonBlocking=yes); the accept loop takes
-    // connections until EAGAIN, and a blocking accept4 would stop the whole daemon there.
-    setfl(passed[0]!.fd, getfl(passed[0]!.fd) | O_NONBLOCK);
     return Listener.adopt(passed[0]!.fd, options);
   }
 
