@@ -88,7 +88,11 @@ fdTest(t, 'fds [more than the receiver has room for: MSG_CTRUNC]', async (t) => 
   const got = new LineQueue(b);
   const ptys = [openPty(), openPty(), openPty(), openPty()];
 
-  a.send('four fds', ptys.map((pty) => pty.master), { closeFds: true });
+  a.send(
+    'four fds',
+    ptys.map((pty) => pty.master),
+    { closeFds: true },
+  );
   const line = await got.next();
 
   t.equal(line.text, 'four fds', 'the line still arrives');

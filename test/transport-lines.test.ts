@@ -16,7 +16,6 @@ import {
 } from '../daemon/sys/socket.js';
 import { LineQueue, fdTest, closed, socketDir } from './helpers/transport.js';
 
-
 /** A Connection on one end of a socketpair, and the raw fd of the other end. */
 function rawPair(options = {}): { conn: Connection; raw: number } {
   const [a, b] = socketpair(SOCK_STREAM | SOCK_CLOEXEC);
