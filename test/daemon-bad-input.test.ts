@@ -50,11 +50,15 @@ t.test('bad input [answered, connection stays usable]', async (t) => {
 t.test('bad input [2 MiB line]', async (t) => {
   const daemon = await startDaemon();
   t.teardown(() => daemon.cleanup());
+  // The baseline has no connection open: by the end, both clients below have gone.
+  const before = daemon.fdCount();
+  const warm = await RpcClient.connect(daemon.socket);
+  await warm.call('daemon.status');
+  warm.close();
+  const baseline = await daemon.settledFdCount(before);
+
   const client = await RpcClient.connect(daemon.socket);
   t.teardown(() => client.close());
-  await client.call('daemon.status');
-  const baseline = daemon.fdCount();
-
   const name = 'x'.repeat(2 << 20);
   const refusal = client.unsolicited().catch(() => null);
   const huge = client.call('checkpoint.create', { pids: [1], name }).catch(() => null);
