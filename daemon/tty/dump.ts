@@ -52,7 +52,7 @@ export async function dump(pids: number[], options: DumpOptions): Promise<Checkp
 
     await options.commit?.(checkpoint);
     if (options.kill) {
-      kill(all);
+      await kill(all);
       killed = true;
     }
     return checkpoint;

@@ -1,6 +1,8 @@
 // Stopping tasks for a consistent dump, and letting them go again (or killing them).
 
 import { TtycrError } from '../../rpc-schema/errors.js';
+import { closeQuietly, POLLIN, pollOne } from '../sys/fd.js';
+import { pidfdOpen } from '../sys/pidfd.js';
 import { readTaskStat } from './proc.js';
 
 const STOP_WAIT_MS = 2000;
@@ -48,13 +50,30 @@ export function thaw(pids: number[]): void {
   }
 }
 
-/** SIGKILLs every task; one that is already gone is fine. */
-export function kill(pids: number[]): void {
+/**
+ * SIGKILLs every task (one already gone is fine) and waits, up to STOP_WAIT_MS, until each has
+ * exited: its files are closed by then, so a restore right after finds the pty index free.
+ */
+export async function kill(pids: number[]): Promise<void> {
+  const pidfds: number[] = [];
   for (const pid of pids) {
     try {
+      pidfds.push(pidfdOpen(pid));
       process.kill(pid, 'SIGKILL');
     } catch {
       // Gone already.
     }
+  }
+
+  // A pidfd turns readable once its process has exited.
+  const deadline = Date.now() + STOP_WAIT_MS;
+  try {
+    for (const pidfd of pidfds) {
+      while (pollOne(pidfd, POLLIN, 0) === 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    }
+  } finally {
+    for (const pidfd of pidfds) closeQuietly(pidfd);
   }
 }
