@@ -64,7 +64,7 @@ t.test('show [every tty, and --json matches the schemas]', async (t) => {
   t.ok(methods['daemon.status'].result.safeParse(status).success, 'status --json parses');
 
   await holder.kill();
-  const restore = await ttycrJson(daemon.socket, ['restore', made.id]);
+  const restore = await ttycrJson(daemon.socket, ['restore', '--index-policy', 'any', made.id]);
   t.ok(methods['restore.start'].result.safeParse(restore).success, 'restore --json parses');
 
   const cancel = await ttycrJson<Result<'restore.cancel'>>(daemon.socket, [

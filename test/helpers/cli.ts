@@ -21,19 +21,29 @@ export interface CliOptions {
 
 /** Runs `ttycr ARGS` with TTYCR_SOCKET set to `socket`; resolves when it exits. */
 export function ttycr(socket: string, args: string[], options: CliOptions = {}): Promise<CliRun> {
-  const node = [process.execPath, ...process.execArgv, cliTs, ...args];
+  // tap's process tracking writes under .tap/ at exit, which another user may not.
+  const loader = options.user
+    ? process.execArgv.filter((arg) => arg.includes('@tapjs/typescript'))
+    : process.execArgv;
+  const node = [process.execPath, ...loader, cliTs, ...args];
   const argv = options.user
     ? [
         'setpriv',
         `--reuid=${options.user.uid}`,
         `--regid=${options.user.gid}`,
         '--clear-groups',
+        // tap's spawn hook puts its process tracking back into NODE_OPTIONS: drop it here.
+        'env',
+        '-u',
+        'NODE_OPTIONS',
         ...node,
       ]
     : node;
+  const env: NodeJS.ProcessEnv = { ...process.env, TTYCR_SOCKET: socket, ...options.env };
+  // Type checking is the test run's job; each CLI process only needs the code transpiled.
+  env.TS_NODE_TRANSPILE_ONLY = '1';
   const proc = spawn(argv[0]!, argv.slice(1), {
-    // Type checking is the test run's job; each CLI process only needs the code transpiled.
-    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1', TTYCR_SOCKET: socket, ...options.env },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
