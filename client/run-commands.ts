@@ -1,9 +1,9 @@
 // The CLI's commands that run on after the call: `exec` (a command on the claimed fds) and
 // `attach` (a claimed master joined to the current terminal).
 
-import { Socket } from 'node:net';
-
-import { closeQuietly } from '../daemon/sys/fd.js';
+import { EPOLLIN, reactor } from '../daemon/server/reactor.js';
+import { isErrno } from '../daemon/sys/errors.js';
+import { closeQuietly, getfl, O_NONBLOCK, read, setfl, writeAll } from '../daemon/sys/fd.js';
 import { setWinsize } from '../daemon/sys/termios.js';
 import type { TtycrClient } from './client.js';
 import { UsageError } from './errors.js';
@@ -87,8 +87,9 @@ export async function attachCommand(client: TtycrClient, args: AttachArgs): Prom
 
 function join(master: number): Promise<number> {
   const stdin = process.stdin;
-  const pty = new Socket({ fd: master, readable: true, writable: true });
   const raw = stdin.isTTY === true;
+  // The master is this process's alone now; the reactor reads it without blocking.
+  setfl(master, getfl(master) | O_NONBLOCK);
 
   const resize = (): void => {
     if (!process.stdout.isTTY) return;
@@ -100,34 +101,72 @@ function join(master: number): Promise<number> {
   if (raw) process.stderr.write('ttycr: attached; Ctrl-] detaches\r\n');
 
   return new Promise<number>((resolve) => {
+    const buf = Buffer.alloc(64 * 1024);
     let done = false;
     const finish = (why: string): void => {
       if (done) return;
       done = true;
+      watch.remove();
+      closeQuietly(master);
       process.off('SIGWINCH', resize);
       stdin.off('data', input);
       if (raw) stdin.setRawMode(false);
       stdin.pause();
-      pty.destroy();
-      process.stderr.write(`\r\nttycr: ${why}\n`);
+      process.stderr.write(`${raw ? '\r\n' : ''}ttycr: ${why}\n`);
       resolve(0);
+    };
+
+    // A master reads EIO once no pts is open any more: the program on it is gone.
+    const output = (): void => {
+      try {
+        for (let n = readSome(master, buf); n > 0; n = readSome(master, buf)) {
+          process.stdout.write(Buffer.from(buf.subarray(0, n)));
+        }
+      } catch {
+        finish('the terminal hung up');
+      }
     };
     const input = (chunk: Buffer): void => {
       const cut = chunk.indexOf(DETACH);
-      if (cut < 0) {
-        pty.write(chunk);
+      try {
+        writeToPty(master, cut < 0 ? chunk : chunk.subarray(0, cut));
+      } catch {
+        finish('the terminal hung up');
         return;
       }
-      if (cut > 0) pty.write(chunk.subarray(0, cut));
-      finish('detached');
+      if (cut >= 0) finish('detached');
     };
 
+    const watch = reactor().add(master, EPOLLIN, output);
     process.on('SIGWINCH', resize);
     stdin.on('data', input);
-    stdin.once('end', () => pty.end());
-    pty.on('data', (chunk: Buffer) => process.stdout.write(chunk));
-    // A master reads EIO once no pts is open any more: the program on it is gone.
-    pty.on('error', () => finish('the terminal hung up'));
-    pty.on('close', () => finish('the terminal closed'));
+    stdin.once('end', () => finish('end of input'));
   });
+}
+
+/** One non-blocking read: bytes read, 0 when nothing is there now; throws at EIO (hangup). */
+function readSome(fd: number, buf: Buffer): number {
+  try {
+    const n = read(fd, buf);
+    if (n === 0) throw new Error('end of file');
+    return n;
+  } catch (err) {
+    if (isErrno(err, 'EAGAIN')) return 0;
+    throw err;
+  }
+}
+
+/**
+ * Writes all of `data`. The master is non-blocking for the reactor's reads; a write made
+ * blocking for its duration waits out a full input queue without losing count of bytes.
+ */
+function writeToPty(fd: number, data: Buffer): void {
+  if (data.length === 0) return;
+  const flags = getfl(fd);
+  setfl(fd, flags & ~O_NONBLOCK);
+  try {
+    writeAll(fd, data);
+  } finally {
+    setfl(fd, flags);
+  }
 }
