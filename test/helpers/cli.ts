@@ -1,7 +1,7 @@
 // Running `ttycr` from source as a real process, with the TypeScript loader this test runs with,
 // against a test daemon's socket; and the tmux shell the end-to-end scenarios checkpoint.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -21,6 +21,20 @@ export interface CliOptions {
 
 /** Runs `ttycr ARGS` with TTYCR_SOCKET set to `socket`; resolves when it exits. */
 export function ttycr(socket: string, args: string[], options: CliOptions = {}): Promise<CliRun> {
+  const run = startTtycr(socket, args, options);
+  run.proc.stdin!.end();
+  return run.done;
+}
+
+export interface RunningCli {
+  proc: ChildProcess;
+  /** What it printed so far. */
+  output(): CliRun;
+  done: Promise<CliRun>;
+}
+
+/** Starts `ttycr ARGS` with a pipe on its stdin; `done` resolves when it exits. */
+export function startTtycr(socket: string, args: string[], options: CliOptions = {}): RunningCli {
   // tap's process tracking writes under .tap/ at exit, which another user may not.
   const loader = options.user
     ? process.execArgv.filter((arg) => arg.includes('@tapjs/typescript'))
@@ -44,13 +58,16 @@ export function ttycr(socket: string, args: string[], options: CliOptions = {}):
   env.TS_NODE_TRANSPILE_ONLY = '1';
   const proc = spawn(argv[0]!, argv.slice(1), {
     env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
   proc.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   proc.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve) => proc.once('close', (code) => resolve({ code, stdout, stderr })));
+  const done = new Promise<CliRun>((resolve) =>
+    proc.once('close', (code) => resolve({ code, stdout, stderr })),
+  );
+  return { proc, output: () => ({ code: proc.exitCode, stdout, stderr }), done };
 }
 
 /** Runs ttycr and parses its --json output; throws with its stderr when it failed. */
