@@ -12,4 +12,9 @@ export interface Logger {
 
 const nothing = (): void => {};
 
-export const silentLogger: Logger = { error: nothing, warn: nothing, info: nothing, debug: nothing };
+export const silentLogger: Logger = {
+  error: nothing,
+  warn: nothing,
+  info: nothing,
+  debug: nothing,
+};

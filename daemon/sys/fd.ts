@@ -60,7 +60,7 @@ export function close(fd: number): void {
   check('close', fd, () => close_(fd));
 }
 
-/** Closes `fd` and ignores any error: for cleanup paths where the first error is the one to keep. */
+/** Closes `fd`, ignoring errors: for cleanup paths, where the first error is the one to keep. */
 export function closeQuietly(fd: number): void {
   if (fd >= 0) close_(fd);
 }
