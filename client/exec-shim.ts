@@ -16,6 +16,11 @@ import {
   SETFL_FLAGS,
   FD_CLOEXEC,
   getfl,
+  dup3,
+  O_ACCMODE,
+  O_CLOEXEC,
+  O_RDWR,
+  openPath,
 } from '../daemon/sys/fd.js';
 import { execvp, getpgrp } from '../daemon/sys/process.js';
 import { setControllingTty } from '../daemon/sys/termios.js';
@@ -27,6 +32,8 @@ export interface ShimSpec {
   closeCtty: boolean;
   /** The placed fds: open flags to re-apply, and F_SETOWN_EX type when the owner was itself. */
   fds: { fd: number; flags: number; ownerType: number | null }[];
+  /** fd numbers that were /dev/tty: reopened once the controlling tty is set. */
+  devtty: number[];
 }
 
 function run(argv: string[]): never {
@@ -40,6 +47,7 @@ function run(argv: string[]): never {
   if (spec.ctty !== null) {
     setControllingTty(spec.ctty);
     if (spec.closeCtty) close(spec.ctty);
+    reopenDevTty(spec);
   }
 
   for (const { fd, flags, ownerType } of spec.fds) {
@@ -52,6 +60,16 @@ function run(argv: string[]): never {
     }
   }
 
+  // Node marks fds 0-15 close-on-exec at start (uv_disable_stdio_inheritance); the stdio the
+  // command inherits from ttycr must survive the exec.
+  for (const fd of [0, 1, 2]) {
+    try {
+      if (getfd(fd) & FD_CLOEXEC) setfd(fd, 0);
+    } catch {
+      // Not open: the command starts without it, as ttycr did.
+    }
+  }
+
   try {
     return execvp(command[0]!, command);
   } catch (err) {
@@ -60,6 +78,19 @@ function run(argv: string[]): never {
       `ttycr exec: ${command[0]}: ${notFound ? 'command not found' : (err as Error).message}`,
       notFound ? 127 : 126,
     );
+  }
+}
+
+/**
+ * A task's /dev/tty fds arrive as fds on its pts. Once that pts is the controlling tty, a fresh
+ * open of /dev/tty is the same file the task had, so it takes their numbers.
+ */
+function reopenDevTty(spec: ShimSpec): void {
+  for (const n of spec.devtty) {
+    const flags = spec.fds.find((f) => f.fd === n)?.flags ?? O_RDWR;
+    const devtty = openPath('/dev/tty', (flags & O_ACCMODE) | O_CLOEXEC);
+    dup3(devtty, n, 0);
+    close(devtty);
   }
 }
 

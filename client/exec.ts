@@ -93,6 +93,7 @@ function layout(
         flags: entry.flags,
         ownerType: entry.owner?.self ? entry.owner.type : null,
       })),
+    devtty: claim.fds.filter((e) => e.end === 'ctty' && e.fd >= 0).map((e) => e.fd),
   };
   return { stdio, spec };
 }

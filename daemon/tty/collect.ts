@@ -11,7 +11,7 @@ import { getPtyIndex, openPeer } from '../sys/pty.js';
 import { getTtyDevice } from '../sys/termios.js';
 import { classifyRdev, ptsIndex, type TtyClass } from './classify.js';
 import type { FdSet } from './fdset.js';
-import { readFdInfo, readFdNumbers, readFdPath, readFdRdev } from './proc.js';
+import { type FdInfo, readFdInfo, readFdNumbers, readFdPath, readFdRdev } from './proc.js';
 
 /** One fd of one task. */
 export interface Holder {
@@ -47,9 +47,14 @@ export interface HeldPty {
 export function collect(pids: number[], fds: FdSet): Map<string, HeldPty> {
   const ptys = new Map<string, HeldPty>();
   for (const pid of pids) collectTask(pid, fds, ptys);
-  for (const pty of ptys.values()) {
+  for (const [key, pty] of ptys) {
     pty.masters = mergeOpenFiles(pty.masters, fds);
     pty.slaves = mergeOpenFiles(pty.slaves, fds);
+    // Names of a pts with no open file of the set behind them: nothing to checkpoint.
+    if (!pty.masters.length && !openSlave(pty)) {
+      for (const file of pty.slaves) fds.close(file.fd);
+      ptys.delete(key);
+    }
   }
   return ptys;
 }
@@ -64,7 +69,11 @@ function collectTask(pid: number, fds: FdSet, ptys: Map<string, HeldPty>): void 
       const kind = classifyRdev(rdev);
       if (kind === null) continue;
       if (kind !== 'ptmx' && kind !== 'pts' && kind !== 'ctty') refuse(pid, n, kind);
-      collectFd(pid, n, kind, pidfd, fds, ptys);
+      // An O_PATH fd opened no tty: on ptmx or /dev/tty it is only a name. On a pts it names
+      // the node, which a restore can name again (an O_PATH peer), so it is kept.
+      const info = readFdInfo(pid, n);
+      if (info.flags & O_PATH && kind !== 'pts') continue;
+      collectFd(pid, n, kind, info, pidfd, fds, ptys);
     }
   } finally {
     fds.close(pidfd);
@@ -75,12 +84,12 @@ function collectFd(
   pid: number,
   n: number,
   kind: 'ptmx' | 'pts' | 'ctty',
+  info: FdInfo,
   pidfd: number,
   fds: FdSet,
   ptys: Map<string, HeldPty>,
 ): void {
   const ours = fds.add(getfd(pidfd, pid, n));
-  const info = readFdInfo(pid, n);
   const file: HeldFile = {
     fd: ours,
     end: kind === 'ptmx' ? 'master' : kind === 'pts' ? 'slave' : 'ctty',
@@ -107,6 +116,11 @@ function collectFd(
   } else {
     pty.slaves.push(file);
   }
+}
+
+/** The first pts file that is an open tty (not an O_PATH name), to read state through. */
+export function openSlave(pty: HeldPty): HeldFile | undefined {
+  return pty.slaves.find((f) => !(f.flags & O_PATH));
 }
 
 /** A master's index and devpts instance: the instance is that of its pts node (O_PATH peer). */

@@ -14,11 +14,12 @@ import {
   O_CLOEXEC,
   O_NOCTTY,
   O_NONBLOCK,
+  O_PATH,
   O_RDWR,
   openPath,
 } from '../sys/fd.js';
 import { classifyRdev, ptsIndex } from './classify.js';
-import { collect, type HeldFile, type HeldPty } from './collect.js';
+import { collect, type HeldFile, type HeldPty, openSlave } from './collect.js';
 import { readQueued } from './drivers/pty-data.js';
 import { dumpPty } from './drivers/pty-dump.js';
 import { FdSet } from './fdset.js';
@@ -131,19 +132,21 @@ function build(pids: number[], stats: TaskStat[], fds: FdSet, options: DumpOptio
 function queuedData(tty: Tty, pty: HeldPty): Tty['data'] {
   const master = pty.masters[0]?.fd;
   if (master === undefined || tty.hungUp || tty.ldisc !== 0) return null;
-  const q = readQueued(master, pty.slaves[0]?.fd ?? null, tty.packet);
+  const q = readQueued(master, openSlave(pty)?.fd ?? null, tty.packet);
   return { input: q.input.toString('base64'), output: q.output.toString('base64') };
 }
 
 function openFileEntry(id: number, tty: number, file: HeldFile): OpenFile {
+  const named = (file.flags & O_PATH) !== 0;
   return {
     id,
     tty,
     end: file.end,
     flags: file.flags,
     pos: file.pos,
-    owner: getownEx(file.fd),
-    signal: getsig(file.fd),
+    // An O_PATH file has no owner or signal to ask about (fcntl answers EBADF).
+    owner: named ? { type: 0, pid: 0 } : getownEx(file.fd),
+    signal: named ? 0 : getsig(file.fd),
   };
 }
 

@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import { TtycrError } from '../../rpc-schema/errors.js';
 import type { Checkpoint, OpenFile, Task, Tty } from '../../rpc-schema/image.js';
 import { silentLogger } from '../log.js';
-import { F_OWNER_PGRP, O_RDWR } from '../sys/fd.js';
+import { F_OWNER_PGRP, O_PATH, O_RDWR } from '../sys/fd.js';
 import { allocate } from './alloc.js';
 import { restorePty, type RestoredPty } from './drivers/pty-restore.js';
 import { FdSet } from './fdset.js';
@@ -91,7 +91,7 @@ function countBareCttys(checkpoint: Checkpoint): Map<number, number> {
 function holdsSlave(checkpoint: Checkpoint, task: Task, tty: number): boolean {
   return task.fds.some((fd) => {
     const file = checkpoint.files[fd.file];
-    return file?.tty === tty && file.end !== 'master';
+    return file?.tty === tty && file.end !== 'master' && !(file.flags & O_PATH);
   });
 }
 
@@ -142,7 +142,8 @@ function cttyOf(
   const tty: Tty | undefined = checkpoint.ttys[task.ctty];
   if (!tty || tty.hungUp) return null;
 
-  let fdIndex = fds.findIndex((f) => f.tty === tty.id && f.end !== 'master');
+  // TIOCSCTTY needs an open tty: any pts fd of the task but an O_PATH name.
+  let fdIndex = fds.findIndex((f) => f.tty === tty.id && f.end !== 'master' && !(f.flags & O_PATH));
   if (fdIndex < 0) {
     const peer = spare.get(tty.id)?.shift();
     if (peer === undefined) return null;

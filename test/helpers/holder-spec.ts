@@ -29,6 +29,8 @@ export interface HolderPty {
     cflag?: number;
     lflag?: number;
   };
+  /** Also keep an O_PATH fd naming the pts node (no tty open behind it). */
+  namePts?: boolean;
   /** Line discipline of the first pts fd (27 is N_NULL). */
   ldisc?: number;
   packet?: boolean;
@@ -62,5 +64,5 @@ export interface HolderSpec {
 export interface HolderInfo {
   pid: number;
   child: number | null;
-  ptys: { index: number; master: number; slaves: number[]; devtty: number }[];
+  ptys: { index: number; master: number; slaves: number[]; devtty: number; name: number }[];
 }

@@ -23,7 +23,7 @@ import {
   getWinsize,
   tcgets2,
 } from '../../sys/termios.js';
-import type { HeldPty } from '../collect.js';
+import { type HeldPty, openSlave } from '../collect.js';
 import type { TaskStat } from '../proc.js';
 
 /** The session and foreground group the pts has, read from a master or from the tasks. */
@@ -39,7 +39,7 @@ interface Sessions {
  */
 export function dumpPty(id: number, pty: HeldPty, rdev: number, tasks: TaskStat[]): Tty {
   const master = pty.masters[0]?.fd ?? -1;
-  const slave = pty.slaves[0]?.fd ?? -1;
+  const slave = openSlave(pty)?.fd ?? -1;
   const base = {
     id,
     kind: 'pty' as const,

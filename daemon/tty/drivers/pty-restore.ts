@@ -61,14 +61,18 @@ export function restorePty(
   step('unlock', () => setPtyLock(master, false));
 
   const peers = step('peer', () => {
+    const ttys: number[] = [];
     for (const file of slaves) {
-      const fd = fds.add(openPeer(master, (file.flags & O_ACCMODE) | O_NONBLOCK));
+      const named = (file.flags & O_PATH) !== 0;
+      const flags = named ? O_PATH : (file.flags & O_ACCMODE) | O_NONBLOCK;
+      const fd = fds.add(openPeer(master, flags));
       result.files.set(file.id, fd);
+      if (!named) ttys.push(fd);
     }
     for (let i = 0; i < cttyPeers; i++) {
       result.cttyPeers.push(fds.add(openPeer(master, O_RDWR | O_NONBLOCK)));
     }
-    return [...result.files.values(), ...result.cttyPeers];
+    return [...ttys, ...result.cttyPeers];
   });
 
   if (tty.node) step('node', () => setNode(master, tty.node!));
@@ -93,6 +97,7 @@ export function restorePty(
 
   step('flags', () => {
     for (const file of files) {
+      if (file.flags & O_PATH) continue;
       const fd = file.end === 'master' ? master : result.files.get(file.id)!;
       setfl(fd, file.flags & SETFL_FLAGS);
       if (file.signal) setsig(fd, file.signal);
