@@ -2,10 +2,12 @@
 
 import { benchEngine } from './engine.js';
 import { benchRpc } from './rpc.js';
+import { benchTransport } from './transport.js';
 
 const suites: Record<string, () => Promise<object[]>> = {
   engine: () => benchEngine(),
   rpc: () => benchRpc(),
+  transport: () => benchTransport(),
 };
 
 const only = process.argv.slice(2);
