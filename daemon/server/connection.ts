@@ -308,11 +308,13 @@ export class Connection {
   }
 
   /**
-   * The head of the queue and the fd-less lines after it, gathered into one sendmsg. A line with
-   * fds always starts a sendmsg of its own, so its fds arrive with its first byte.
+   * What the next sendmsg carries. A line with fds goes alone: the reader's read ends with the
+   * segment that carried fds, and its splitter gives them to the read's last line, so any line
+   * in the same sendmsg after it (or before it) would take its fds. Fd-less lines are gathered.
    */
   private nextBatch(): Outgoing[] {
     const batch = [this.queue[0]!];
+    if (batch[0]!.fds.length > 0) return batch;
     for (let i = 1; i < this.queue.length && batch.length < MAX_IOV; i++) {
       const next = this.queue[i]!;
       if (next.fds.length > 0) break;
