@@ -147,6 +147,9 @@ async function main(): Promise<void> {
     ...(gid === undefined ? {} : { gid }),
     maxConnections: config.maxConnections,
     maxLineBytes: config.maxLineBytes,
+    // No method takes fds from a client: with no room for them the kernel closes any sent
+    // (MSG_CTRUNC, answered FDS_TRUNCATED), so a client cannot park fds in the daemon.
+    maxFdsPerLine: 0,
     idleTimeoutMs: config.idleTimeout * 1000,
     goodbye: (reason) => daemon.goodbye(reason),
     onConnection: (conn) => {
