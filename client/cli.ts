@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 
 import { defaultSocketPath, TtycrClient } from './client.js';
 import * as commands from './commands.js';
+import { sendClaimedMaster } from './console-socket.js';
 import { EXIT_USAGE, failureOf } from './errors.js';
 import { attachCommand, execCommand } from './run-commands.js';
 import { packageVersion } from './version.js';
@@ -157,6 +158,28 @@ function program(): Command {
             ...(opts.fd === undefined ? {} : { fd: fdOf(opts.fd) }),
           }),
         ),
+      ),
+    );
+
+  root
+    .command('console')
+    .description(
+      'send a restored pty master to a runc-style console socket (one fd, its pts path as ' +
+        'the payload) and close this copy',
+    )
+    .argument('<restore>', 'restore id')
+    .requiredOption('--console-socket <path>', 'the unix stream socket to send the master to')
+    .option('--task <pid>', 'the original pid that held the master (0: the console)', '0')
+    .option('--fd <n>', "the master's original fd number, when the task held several")
+    .action(
+      act((cmd, restore: string, opts: { consoleSocket: string; task: string; fd?: string }) =>
+        call(cmd, async (c) => {
+          const sent = await sendClaimedMaster(c, restore, opts.consoleSocket, {
+            task: taskOf(opts.task),
+            ...(opts.fd === undefined ? {} : { fd: fdOf(opts.fd) }),
+          });
+          return { result: sent, text: `sent ${sent.name} to ${sent.socket}` };
+        }),
       ),
     );
 
