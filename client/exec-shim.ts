@@ -23,13 +23,15 @@ import {
   openPath,
 } from '../daemon/sys/fd.js';
 import { execvp, getpgrp } from '../daemon/sys/process.js';
-import { setControllingTty } from '../daemon/sys/termios.js';
+import { setControllingTty, setForegroundGroup } from '../daemon/sys/termios.js';
 
 export interface ShimSpec {
   /** fd number of the tty to make the controlling tty; null: none. */
   ctty: number | null;
   /** The ctty fd was not one of the task's fds: close it once it is the controlling tty. */
   closeCtty: boolean;
+  /** The claim says the task's group was in the foreground: set it so with TIOCSPGRP. */
+  foreground: boolean;
   /** The placed fds: open flags to re-apply, and F_SETOWN_EX type when the owner was itself. */
   fds: { fd: number; flags: number; ownerType: number | null }[];
   /** fd numbers that were /dev/tty: reopened once the controlling tty is set. */
@@ -46,6 +48,11 @@ function run(argv: string[]): never {
   // becomes the tty's foreground group.
   if (spec.ctty !== null) {
     setControllingTty(spec.ctty);
+    // TIOCSCTTY sets the foreground group today; say it outright, so that a change of kernel
+    // default cannot leave the command in the background. When the task was in the background,
+    // the group that was in front is gone with its session, and nobody else could take the
+    // terminal: the command's group stays in front rather than leave the tty with none.
+    if (spec.foreground) setForegroundGroup(spec.ctty, getpgrp());
     if (spec.closeCtty) close(spec.ctty);
     reopenDevTty(spec);
   }

@@ -69,6 +69,11 @@ function layout(
   });
   const top = Math.max(2, ...placed.keys());
 
+  // The command always gets a session of its own, even when the task was not the session
+  // leader (claim.ctty.leader false): the session the task was in is gone with its leader, and
+  // a process can only join a session that exists. The restored tty becomes its controlling
+  // tty all the same.
+  //
   // A ctty no fd held (fd -1) goes to the first number above the others; the shim closes it.
   const cttyEntry = ctty && claim.ctty ? claim.fds[claim.ctty.fdIndex] : undefined;
   let cttyFd: number | null = null;
@@ -86,6 +91,7 @@ function layout(
   const spec: ShimSpec = {
     ctty: cttyFd,
     closeCtty,
+    foreground: claim.ctty?.foreground ?? false,
     fds: claim.fds
       .filter((entry) => entry.fd >= 0)
       .map((entry) => ({
