@@ -125,12 +125,23 @@ export const CheckpointSchema = z
       if (f.id !== i) bad(`files[${i}] has id ${f.id}`);
       if (f.tty >= c.ttys.length) bad(`files[${i}] names tty ${f.tty}, which does not exist`);
     });
+    // A master file exists exactly when the image says a task held the master, and never for a
+    // hung-up pts (its master had closed): a restore hands out the master only then.
+    c.ttys.forEach((t) => {
+      const masters = c.files.filter((f) => f.tty === t.id && f.end === 'master').length;
+      if (masters > 1) bad(`tty ${t.id} has ${masters} master files`);
+      if (t.masterHeld !== (masters === 1)) bad(`tty ${t.id}: masterHeld does not match its files`);
+      if (t.hungUp && masters) bad(`tty ${t.id} is hung up but has a master file`);
+    });
     for (const task of c.tasks) {
       if (task.ctty !== null && task.ctty >= c.ttys.length) {
         bad(`task ${task.pid} has controlling tty ${task.ctty}, which does not exist`);
       }
+      const numbers = new Set<number>();
       for (const fd of task.fds) {
         if (fd.file >= c.files.length) bad(`task ${task.pid} fd ${fd.fd} names a missing file`);
+        if (numbers.has(fd.fd)) bad(`task ${task.pid} has fd ${fd.fd} twice`);
+        numbers.add(fd.fd);
       }
     }
   });

@@ -5,13 +5,20 @@ import { readFileSync } from 'node:fs';
 
 import { TtycrError } from '../../rpc-schema/errors.js';
 import { isErrno } from '../sys/errors.js';
+import { closeQuietly, fstat, makedev, O_CLOEXEC, O_PATH, openPath } from '../sys/fd.js';
 import { getPtyIndex, openPtmx } from '../sys/pty.js';
 import type { FdSet } from './fdset.js';
 import type { IndexPolicy } from './types.js';
 
+const S_IFMT = 0o170000;
+const S_IFCHR = 0o020000;
+const TTYAUX_MAJOR = 5;
+const PTMX_MINOR = 2;
+
+/** The master that stands for one wanted index; `index` is what it got. */
 export interface Allocated {
-  /** Wanted index → the master that has it (or, under policy any, the one that stands in). */
-  masters: Map<number, { fd: number; index: number }>;
+  fd: number;
+  index: number;
 }
 
 function ptyMax(): number {
@@ -23,43 +30,51 @@ function ptyMax(): number {
 }
 
 /**
- * Opens one master for each wanted index on `ptmx`. Policy exact: a taken index is INDEX_BUSY
- * naming it. Policy any: the ptys whose index is taken get the lowest free ones, after every
- * free wanted index is served: the master that showed the index taken stands in when no other pty
- * wants its index. Fillers (indices held only to get past them) are closed before
- * returning; every master returned is in `fds`.
+ * Opens one master for each entry of `wanted` (an index per tty; two ttys from two devpts
+ * instances may want the same one), on `ptmx`. Policy exact: a taken index is INDEX_BUSY naming
+ * it. Policy any: a tty whose index is taken gets the lowest free one once every free wanted
+ * index is served; the master that showed the index taken stands in when no other tty wants its
+ * index. Fillers (indices held only to get past them) are closed before returning; every master
+ * returned is in `fds`. The result is in the order of `wanted`.
  */
-export function allocate(ptmx: string, wanted: number[], policy: IndexPolicy, fds: FdSet) {
-  const masters = new Map<number, { fd: number; index: number }>();
+export function allocate(
+  ptmx: string,
+  wanted: number[],
+  policy: IndexPolicy,
+  fds: FdSet,
+): Allocated[] {
+  const ptmxNode = fds.add(openPtmxNode(ptmx));
+  const got = new Map<number, Allocated>();
   const fillers: number[] = [];
   const busy: number[] = [];
   const max = ptyMax();
   const wantedSet = new Set(wanted);
-  const sorted = [...wantedSet].sort((a, b) => a - b);
 
   try {
-    for (const index of sorted) {
-      if (index >= max) {
-        throw new TtycrError('INDEX_BUSY', `pty index ${index} is above pty max ${max}`, { index });
+    for (const want of [...wantedSet].sort((a, b) => a - b)) {
+      if (want >= max) {
+        throw new TtycrError('LIMIT_EXCEEDED', `pty index ${want} is above pty max ${max}`, {
+          index: want,
+        });
       }
-      if (masters.has(index)) continue;
+      if (got.has(want)) continue;
       for (;;) {
-        const fd = fds.add(open(ptmx, index));
-        const got = getPtyIndex(fd);
-        if (got === index) {
-          masters.set(index, { fd, index });
+        const fd = fds.add(open(ptmxNode, ptmx, want));
+        const index = getPtyIndex(fd);
+        if (index === want) {
+          got.set(want, { fd, index });
           break;
         }
-        if (got > index) {
+        if (index > want) {
           // The lowest free index is above the one we want: someone holds it.
-          if (wantedSet.has(got)) {
-            masters.set(got, { fd, index: got });
-            busy.push(index);
+          if (wantedSet.has(index)) {
+            got.set(index, { fd, index });
+            busy.push(want);
           } else if (policy === 'any') {
-            masters.set(index, { fd, index: got });
+            got.set(want, { fd, index });
           } else {
             fillers.push(fd);
-            busy.push(index);
+            busy.push(want);
           }
           break;
         }
@@ -70,23 +85,52 @@ export function allocate(ptmx: string, wanted: number[], policy: IndexPolicy, fd
     for (const fd of fillers) fds.close(fd);
   }
 
+  // A second tty that wants an index already served is busy too.
+  const result: Allocated[] = [];
+  const served = new Set<number>();
+  const late: number[] = [];
+  wanted.forEach((index, i) => {
+    const master = got.get(index);
+    if (master && !served.has(index)) {
+      served.add(index);
+      result[i] = master;
+    } else {
+      late.push(i);
+      if (!busy.includes(index)) busy.push(index);
+    }
+  });
+
   if (busy.length && policy === 'exact') {
-    const list = busy.join(', ');
-    throw new TtycrError('INDEX_BUSY', `pty index ${list} is taken`, {
+    throw new TtycrError('INDEX_BUSY', `pty index ${busy.join(', ')} is taken`, {
       index: busy[0],
       busy,
     });
   }
-  for (const index of busy) {
-    const fd = fds.add(open(ptmx, index));
-    masters.set(index, { fd, index: getPtyIndex(fd) });
+  for (const i of late) {
+    const fd = fds.add(open(ptmxNode, ptmx, wanted[i]!));
+    result[i] = { fd, index: getPtyIndex(fd) };
   }
-  return { masters } satisfies Allocated;
+  fds.close(ptmxNode);
+  return result;
 }
 
-function open(ptmx: string, wanted: number): number {
+/**
+ * The ptmx, looked up once and checked to be one (rdev 5:2), so that a path never makes the
+ * daemon open another device; every master is then opened through it.
+ */
+function openPtmxNode(ptmx: string): number {
+  const node = openPath(ptmx, O_PATH | O_CLOEXEC);
+  const st = fstat(node);
+  if ((st.mode & S_IFMT) !== S_IFCHR || st.rdev !== makedev(TTYAUX_MAJOR, PTMX_MINOR)) {
+    closeQuietly(node);
+    throw new TtycrError('INVALID_IMAGE', `${ptmx} is not a ptmx (rdev 5:2)`, { path: ptmx });
+  }
+  return node;
+}
+
+function open(node: number, ptmx: string, wanted: number): number {
   try {
-    return openPtmx(ptmx);
+    return openPtmx(`/proc/self/fd/${node}`);
   } catch (err) {
     if (isErrno(err, 'ENOSPC')) {
       throw new TtycrError('INDEX_BUSY', `no pty free on ${ptmx} for index ${wanted}: ENOSPC`, {

@@ -30,7 +30,7 @@ export function restore(checkpoint: Checkpoint, options: RestoreOptions = {}): R
     }
 
     const wanted = checkpoint.ttys.map((t) => t.index);
-    const { masters } = steps.run('allocate', `ptys on ${ptmx}`, () =>
+    const masters = steps.run('allocate', `ptys on ${ptmx}`, () =>
       allocate(ptmx, wanted, options.indexPolicy ?? 'exact', fds),
     );
 
@@ -44,7 +44,7 @@ export function restore(checkpoint: Checkpoint, options: RestoreOptions = {}): R
     const ptys = new Map<number, RestoredPty>();
     const ttys: RestoredTty[] = [];
     for (const tty of checkpoint.ttys) {
-      const master = masters.get(tty.index)!;
+      const master = masters[tty.id]!;
       const files = filesOf.get(tty.id) ?? [];
       const pty = restorePty(tty, files, master.fd, cttyNeeds.get(tty.id) ?? 0, fds, steps);
       ptys.set(tty.id, pty);
@@ -63,7 +63,7 @@ export function restore(checkpoint: Checkpoint, options: RestoreOptions = {}): R
       });
     }
 
-    const tasks = steps.run('tasks', 'fds', () => assignTasks(checkpoint, ptys));
+    const tasks = steps.run('tasks', 'fds', () => assignTasks(checkpoint, ptys, fds));
     return {
       ttys,
       tasks,
@@ -95,7 +95,11 @@ function holdsSlave(checkpoint: Checkpoint, task: Task, tty: number): boolean {
   });
 }
 
-function assignTasks(checkpoint: Checkpoint, ptys: Map<number, RestoredPty>): RestoredTask[] {
+function assignTasks(
+  checkpoint: Checkpoint,
+  ptys: Map<number, RestoredPty>,
+  held: FdSet,
+): RestoredTask[] {
   const spare = new Map([...ptys].map(([id, pty]) => [id, [...pty.cttyPeers]]));
   const tasks: RestoredTask[] = checkpoint.tasks.map((task) => {
     const fds = task.fds.map((taskFd): RestoredFd => {
@@ -106,7 +110,7 @@ function assignTasks(checkpoint: Checkpoint, ptys: Map<number, RestoredPty>): Re
         file: file.id,
         tty: file.tty,
         end: file.end,
-        daemonFd: ptys.get(file.tty)!.files.get(file.id)!,
+        daemonFd: heldFd(held, ptys.get(file.tty)?.files.get(file.id), task.pid, taskFd.fd),
         flags: file.flags,
         cloexec: taskFd.cloexec,
         owner: ownerFor(file, task),
@@ -130,6 +134,14 @@ function assignTasks(checkpoint: Checkpoint, ptys: Map<number, RestoredPty>): Re
     tasks.push({ pid: 0, fds, ctty: null });
   }
   return tasks;
+}
+
+/** The daemon fd of a restored file, which must still be open: never hand out a stale number. */
+function heldFd(held: FdSet, fd: number | undefined, pid: number, n: number): number {
+  if (fd === undefined || !held.has(fd)) {
+    throw new TtycrError('IMAGE_CORRUPT', `pid ${pid} fd ${n}: its file was not restored`);
+  }
+  return fd;
 }
 
 function cttyOf(
