@@ -10,6 +10,7 @@ import { create as createTar, extract as extractTar } from 'tar';
 import type { TtycrClient } from './client.js';
 import { UsageError } from './errors.js';
 import * as format from './format.js';
+import { count, withProgress } from './progress.js';
 
 /** What a command answers: the document for --json and the text for a person. */
 export interface Output {
@@ -34,14 +35,17 @@ export interface CheckpointArgs {
 }
 
 export const checkpoint: Command<CheckpointArgs> = async (client, args) => {
-  const result = await client.checkpointCreate({
-    pids: args.pids.map((p) => positive(p, 'pid')),
+  const pids = args.pids.map((p) => positive(p, 'pid'));
+  const what = `${count(pids.length, 'process')}${args.tree ? ' and their descendants' : ''}`;
+  const call = client.checkpointCreate({
+    pids,
     tree: args.tree ?? false,
     freeze: args.freeze ?? false,
     data: args.data ?? false,
     kill: args.kill ?? false,
     ...(args.name ? { name: args.name } : {}),
   });
+  const result = await withProgress(`checkpointing ${what}\u2026`, call);
   return { result, text: format.formatCheckpointCreated(result) };
 };
 
@@ -68,12 +72,13 @@ export interface RestoreArgs {
 }
 
 export const restore: Command<RestoreArgs> = async (client, args) => {
-  const result = await client.restoreStart({
+  const call = client.restoreStart({
     id: args.id,
     indexPolicy: args.indexPolicy ?? 'exact',
     ...(args.ptmx ? { ptmx: args.ptmx } : {}),
     ...(args.ttl ? { ttl: positive(args.ttl, 'ttl') } : {}),
   });
+  const result = await withProgress(`restoring checkpoint ${args.id}\u2026`, call);
   return { result, text: format.formatRestore(result) };
 };
 
