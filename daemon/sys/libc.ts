@@ -30,13 +30,14 @@ function describe(target: string | number): string {
 }
 
 /** Syscall numbers for calls glibc 2.36 may not wrap, per architecture (asm/unistd.h). */
-const syscallNumbers: Record<string, Record<'pidfd_open' | 'pidfd_getfd' | 'kcmp', number>> = {
-  x64: { pidfd_open: 434, pidfd_getfd: 438, kcmp: 312 },
-  arm64: { pidfd_open: 434, pidfd_getfd: 438, kcmp: 272 },
+type Syscall = 'pidfd_open' | 'pidfd_getfd' | 'pidfd_send_signal' | 'kcmp';
+const syscallNumbers: Record<string, Record<Syscall, number>> = {
+  x64: { pidfd_open: 434, pidfd_getfd: 438, pidfd_send_signal: 424, kcmp: 312 },
+  arm64: { pidfd_open: 434, pidfd_getfd: 438, pidfd_send_signal: 424, kcmp: 272 },
 };
 
 /** The number of a system call on this machine; throws on an architecture we do not know. */
-export function syscallNumber(name: 'pidfd_open' | 'pidfd_getfd' | 'kcmp'): number {
+export function syscallNumber(name: Syscall): number {
   const table = syscallNumbers[process.arch];
   if (!table) throw new Error(`ttycr supports x64 and arm64, not ${process.arch}`);
   return table[name];

@@ -3,6 +3,9 @@
 import { check, libc, syscallNumber } from './libc.js';
 
 const syscall3 = libc.func('long syscall(long number, int a, int b, unsigned int c)');
+const syscall4 = libc.func(
+  'long syscall(long number, int pidfd, int sig, void *info, unsigned int f)',
+);
 const syscall6 = libc.func(
   'long syscall(long number, int pid1, int pid2, int type, unsigned long a, unsigned long b)',
 );
@@ -10,6 +13,7 @@ const syscall6 = libc.func(
 const PIDFD_OPEN = syscallNumber('pidfd_open');
 const PIDFD_GETFD = syscallNumber('pidfd_getfd');
 const KCMP = syscallNumber('kcmp');
+const PIDFD_SEND_SIGNAL = syscallNumber('pidfd_send_signal');
 const KCMP_FILE = 0; // linux/kcmp.h
 
 /** pidfd_open(2). The returned fd is close-on-exec. */
@@ -36,5 +40,12 @@ export function compareOpenFiles(fd1: number, fd2: number): number {
   const pid = process.pid;
   return check('kcmp KCMP_FILE', `fds ${fd1} ${fd2}`, () =>
     Number(syscall6(KCMP, pid, pid, KCMP_FILE, fd1, fd2)),
+  );
+}
+
+/** pidfd_send_signal(2): a signal to exactly the process the pidfd names, never a reused pid. */
+export function pidfdSendSignal(pidfd: number, signal: number, pid: number): void {
+  check('pidfd_send_signal', `pid ${pid}`, () =>
+    Number(syscall4(PIDFD_SEND_SIGNAL, pidfd, signal, null, 0)),
   );
 }

@@ -6,7 +6,7 @@ import { statSync } from 'node:fs';
 import { TtycrError } from '../../rpc-schema/errors.js';
 import { isErrno } from '../sys/errors.js';
 import { closeQuietly, fstat, O_CLOEXEC, O_PATH } from '../sys/fd.js';
-import { compareOpenFiles, pidfdGetfd, pidfdOpen } from '../sys/pidfd.js';
+import { compareOpenFiles, pidfdGetfd } from '../sys/pidfd.js';
 import { getPtyIndex, openPeer } from '../sys/pty.js';
 import { getTtyDevice } from '../sys/termios.js';
 import { classifyRdev, ptsIndex, type TtyClass } from './classify.js';
@@ -44,9 +44,13 @@ export interface HeldPty {
  * Takes every tty fd of the tasks into the daemon. Non-tty fds are ignored; a tty kind without a
  * driver yet is refused, never skipped. Every daemon fd goes into `fds`.
  */
-export function collect(pids: number[], fds: FdSet): Map<string, HeldPty> {
+export function collect(
+  pids: number[],
+  pidfdOf: (pid: number) => number,
+  fds: FdSet,
+): Map<string, HeldPty> {
   const ptys = new Map<string, HeldPty>();
-  for (const pid of pids) collectTask(pid, fds, ptys);
+  for (const pid of pids) collectTask(pid, pidfdOf(pid), fds, ptys);
   for (const [key, pty] of ptys) {
     pty.masters = mergeOpenFiles(pty.masters, fds);
     pty.slaves = mergeOpenFiles(pty.slaves, fds);
@@ -59,37 +63,36 @@ export function collect(pids: number[], fds: FdSet): Map<string, HeldPty> {
   return ptys;
 }
 
-function collectTask(pid: number, fds: FdSet, ptys: Map<string, HeldPty>): void {
-  const numbers = readFdNumbers(pid);
-  const pidfd = fds.add(openPidfd(pid));
-  try {
-    for (const n of numbers) {
-      const rdev = readFdRdev(pid, n);
-      if (rdev === 0) continue;
-      const kind = classifyRdev(rdev);
-      if (kind === null) continue;
-      if (kind !== 'ptmx' && kind !== 'pts' && kind !== 'ctty') refuse(pid, n, kind);
-      // An O_PATH fd opened no tty: on ptmx or /dev/tty it is only a name. On a pts it names
-      // the node, which a restore can name again (an O_PATH peer), so it is kept.
-      const info = readFdInfo(pid, n);
-      if (info.flags & O_PATH && kind !== 'pts') continue;
-      collectFd(pid, n, kind, info, pidfd, fds, ptys);
+function collectTask(pid: number, pidfd: number, fds: FdSet, ptys: Map<string, HeldPty>) {
+  for (const n of readFdNumbers(pid)) {
+    const rdev = readFdRdev(pid, n);
+    const kind = rdev === 0 ? null : classifyRdev(rdev);
+    if (kind === null) continue;
+    if (kind !== 'ptmx' && kind !== 'pts' && kind !== 'ctty') refuse(pid, n, kind);
+
+    // An O_PATH fd opened no tty: on ptmx or /dev/tty it is only a name. On a pts it names
+    // the node, which a restore can name again (an O_PATH peer), so it is kept.
+    const info = readFdInfo(pid, n);
+    if (info === null || (info.flags & O_PATH && kind !== 'pts')) continue;
+
+    // The fd may have been closed and its number reused since the stat: check what we took.
+    const ours = fds.add(getfd(pidfd, pid, n));
+    if (fstat(ours).rdev !== rdev) {
+      fds.close(ours);
+      continue;
     }
-  } finally {
-    fds.close(pidfd);
+    addFile(pid, n, kind, info, ours, ptys);
   }
 }
 
-function collectFd(
+function addFile(
   pid: number,
   n: number,
   kind: 'ptmx' | 'pts' | 'ctty',
   info: FdInfo,
-  pidfd: number,
-  fds: FdSet,
+  ours: number,
   ptys: Map<string, HeldPty>,
 ): void {
-  const ours = fds.add(getfd(pidfd, pid, n));
   const file: HeldFile = {
     fd: ours,
     end: kind === 'ptmx' ? 'master' : kind === 'pts' ? 'slave' : 'ctty',
@@ -170,15 +173,6 @@ function mergeOpenFiles(files: HeldFile[], fds: FdSet): HeldFile[] {
     fds.close(file.fd);
   }
   return merged;
-}
-
-function openPidfd(pid: number): number {
-  try {
-    return pidfdOpen(pid);
-  } catch (err) {
-    if (isErrno(err, 'ESRCH')) throw new TtycrError('NO_SUCH_PROCESS', `no process ${pid}`);
-    throw err;
-  }
 }
 
 function getfd(pidfd: number, pid: number, n: number): number {

@@ -23,58 +23,52 @@ import { collect, type HeldFile, type HeldPty, openSlave } from './collect.js';
 import { readQueued } from './drivers/pty-data.js';
 import { dumpPty } from './drivers/pty-dump.js';
 import { FdSet } from './fdset.js';
-import { freeze, kill, thaw } from './freeze.js';
-import { readTaskStat, readTree, type TaskStat } from './proc.js';
+import { readTaskStat, type TaskStat } from './proc.js';
+import { Tasks } from './tasks.js';
 import type { DumpOptions } from './types.js';
 
 const PTS_MAJOR = 136;
 
 export async function dump(pids: number[], options: DumpOptions): Promise<Checkpoint> {
   const log = options.log ?? silentLogger;
-  const frozen = options.freeze || options.data ? expand(pids, options.tree) : [];
+  const tree = options.tree ?? false;
+  const tasks = new Tasks();
   const fds = new FdSet();
-  let stopped = false;
   let killed = false;
 
   try {
-    if (frozen.length) {
-      await freeze(frozen);
-      stopped = true;
-    }
+    tasks.add(pids, tree);
+    if (options.freeze || options.data) await tasks.freeze(pids, tree);
 
-    // The tree is read again once frozen: nothing forks behind our back any more.
-    const all = expand(pids, options.tree);
+    // Asked only now: a stopped task cannot exec into something else behind our back.
+    for (const pid of tasks.pids) await options.authorize?.(pid);
+
+    const all = tasks.pids;
     const stats = all.map(readTaskStat);
-    const checkpoint = build(all, stats, fds, options);
-    log.debug('dumped ttys', {
-      checkpoint: options.id,
-      ttys: checkpoint.ttys.length,
-    });
+    const checkpoint = build(all, stats, tasks, fds, options);
+    log.debug('dumped ttys', { checkpoint: options.id, ttys: checkpoint.ttys.length });
 
     await options.commit?.(checkpoint);
     if (options.kill) {
-      await kill(all);
+      await tasks.kill(log);
       killed = true;
     }
     return checkpoint;
   } finally {
     fds.closeAll();
-    if (stopped && !killed) thaw(frozen);
+    if (!killed) tasks.thaw();
+    tasks.close();
   }
 }
 
-/** The pids, each checked to exist, with their descendants when asked; no pid twice. */
-function expand(pids: number[], tree = false): number[] {
-  const seen = new Set<number>();
-  for (const pid of pids) {
-    readTaskStat(pid);
-    for (const p of tree ? readTree(pid) : [pid]) seen.add(p);
-  }
-  return [...seen];
-}
-
-function build(pids: number[], stats: TaskStat[], fds: FdSet, options: DumpOptions): Checkpoint {
-  const ptys = collect(pids, fds);
+function build(
+  pids: number[],
+  stats: TaskStat[],
+  pinned: Tasks,
+  fds: FdSet,
+  options: DumpOptions,
+): Checkpoint {
+  const ptys = collect(pids, (pid) => pinned.pidfd(pid), fds);
   const ttys: Tty[] = [];
   const files: OpenFile[] = [];
   const fdsOfTask = new Map<number, Task['fds']>(pids.map((pid) => [pid, []]));

@@ -111,8 +111,14 @@ export interface FdInfo {
   flags: number;
 }
 
-export function readFdInfo(pid: number, fd: number): FdInfo {
-  const text = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'latin1');
+/** The fd's position and flags, or null when the fd was closed meanwhile. */
+export function readFdInfo(pid: number, fd: number): FdInfo | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'latin1');
+  } catch {
+    return null;
+  }
   const pos = /^pos:\s+(\d+)/m.exec(text);
   const flags = /^flags:\s+([0-7]+)/m.exec(text);
   return { pos: Number(pos?.[1] ?? 0), flags: parseInt(flags?.[1] ?? '0', 8) };

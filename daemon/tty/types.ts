@@ -23,6 +23,11 @@ export interface DumpOptions {
    * they are killed only after it resolved, and thawed instead if it throws.
    */
   commit?: (checkpoint: Checkpoint) => Promise<void>;
+  /**
+   * Throws when the caller may not checkpoint this task. Called for every task of the set once
+   * it is pinned by a pidfd (and stopped, when freezing), before any of its fds is taken.
+   */
+  authorize?: (pid: number) => void | Promise<void>;
   log?: Logger;
 }
 

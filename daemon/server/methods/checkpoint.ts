@@ -40,6 +40,9 @@ export function checkpointMethods(parts: DaemonParts): Handlers<CheckpointMethod
         kill: params.kill,
         // The image is on disk before any task is killed or thawed.
         commit: (image) => store.save(image),
+        // Asked again for every task once pinned and stopped: pids can be reused, trees grow,
+        // and a task can exec a setuid program between the first check and the dump.
+        authorize: isRoot(peer) ? undefined : (pid) => checkMayDump(peer, pid),
         log,
       });
 
