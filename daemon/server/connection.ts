@@ -94,7 +94,12 @@ export class Connection {
     this.onClose = options.onClose ?? (() => {});
     this.finished = new Promise((resolve) => (this.settle = resolve));
     this.splitter = new LineSplitter(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
-    this.watch = reactor().add(fd, this.interest, (events) => this.ready(events));
+    this.watch = reactor().add(
+      fd,
+      this.interest,
+      (events) => this.ready(events),
+      (err) => this.failed(err),
+    );
 
     const idle = options.idleTimeoutMs ?? 0;
     if (idle > 0) {
@@ -174,6 +179,13 @@ export class Connection {
     if (events & (EPOLLHUP | EPOLLERR) && this.closedFor === null && !this.reading) {
       this.destroy(this.ending ?? 'end');
     }
+  }
+
+  /** A bug while serving this connection: log it and close this one, the others go on. */
+  private failed(err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    this.log.error('connection failed', { fd: this.fd, error: error.message, stack: error.stack });
+    if (this.closedFor === null) this.destroy('error', error);
   }
 
   private read(): void {

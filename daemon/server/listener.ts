@@ -64,7 +64,13 @@ export class Listener {
     this.path = path;
     this.options = options;
     this.log = options.logger ?? silentLogger;
-    this.watch = reactor().add(fd, EPOLLIN, () => this.acceptSome());
+    // A bug while admitting one connection is logged; the listener keeps accepting.
+    this.watch = reactor().add(
+      fd,
+      EPOLLIN,
+      () => this.acceptSome(),
+      (err) => this.log.error('accept handler failed', { fd, error: String(err) }),
+    );
   }
 
   /** Binds and listens on `path`. */

@@ -32,6 +32,9 @@ export { EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLRDHUP } from '../sys/epoll.
 /** Called on the main thread with the epoll flags that are set for the fd. */
 export type ReadyHandler = (events: number) => void;
 
+/** Called with what a watch's ReadyHandler threw; the watch's owner cleans up its own fd. */
+export type ErrorHandler = (err: unknown) => void;
+
 export interface Watch {
   readonly fd: number;
   modify(events: number): void;
@@ -44,17 +47,20 @@ export class Reactor {
   private epfd = -1;
   private poll: UvPoll | null = null;
   private nextId = 1;
-  private readonly handlers = new Map<number, ReadyHandler>();
+  private readonly handlers = new Map<number, { ready: ReadyHandler; failed?: ErrorHandler }>();
   private readonly events = epollEvents(MAX_EVENTS);
   private idleWaiters: (() => void)[] = [];
 
-  /** Starts watching `fd`; the handler runs each loop iteration that finds it ready. */
-  add(fd: number, events: number, handler: ReadyHandler): Watch {
+  /**
+   * Starts watching `fd`; the handler runs each loop iteration that finds it ready. What it
+   * throws goes to `failed`, so that one broken connection does not take the process down.
+   */
+  add(fd: number, events: number, handler: ReadyHandler, failed?: ErrorHandler): Watch {
     this.open();
     const id = this.nextId;
     this.nextId = this.nextId >= 0xfffffffe ? 1 : this.nextId + 1;
     epollAdd(this.epfd, fd, events, id);
-    this.handlers.set(id, handler);
+    this.handlers.set(id, failed ? { ready: handler, failed } : { ready: handler });
 
     let removed = false;
     return {
@@ -113,18 +119,27 @@ export class Reactor {
       const handler = this.handlers.get(eventId(this.events, i));
       if (!handler) continue;
       try {
-        handler(eventFlags(this.events, i));
+        handler.ready(eventFlags(this.events, i));
       } catch (err) {
-        errors.push(err);
+        if (handler.failed) this.report(handler.failed, err, errors);
+        else errors.push(err);
       }
     }
 
-    // A handler's exception is a bug; it surfaces as an uncaught exception, as it would from a
-    // Node stream, but only after the other fds of the batch were served.
+    // A handler's exception with nobody to take it is a bug; it surfaces as an uncaught
+    // exception, as it would from a Node stream, but only after the other fds were served.
     for (const err of errors) {
       queueMicrotask(() => {
         throw err;
       });
+    }
+  }
+
+  private report(failed: ErrorHandler, err: unknown, errors: unknown[]): void {
+    try {
+      failed(err);
+    } catch (again) {
+      errors.push(again);
     }
   }
 }
