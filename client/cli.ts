@@ -7,6 +7,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { defaultSocketPath, TtycrClient } from './client.js';
 import * as commands from './commands.js';
 import { sendClaimedMaster } from './console-socket.js';
+import { TtycrError } from '../rpc-schema/errors.js';
 import { EXIT_USAGE, failureOf } from './errors.js';
 import { attachCommand, execCommand } from './run-commands.js';
 import { packageVersion } from './version.js';
@@ -29,15 +30,33 @@ async function call(
     const out = await body(client);
     if (typeof out === 'number') return out;
     const text = globals.json ? JSON.stringify(out.result, null, 2) : out.text;
-    process.stdout.write(text + '\n');
-    return 0;
+    if (text !== '') process.stdout.write(text + '\n');
+    return out.exitCode ?? 0;
   } catch (err) {
     const failure = failureOf(err, socket);
     process.stderr.write(failure.line + '\n');
+    // --json promises one document on stdout whatever happens: a failure's is its error.
+    if (globals.json) printJson({ error: errorDocument(err, failure.line) });
     return failure.code;
   } finally {
     client?.close();
   }
+}
+
+function printJson(document: unknown): void {
+  process.stdout.write(JSON.stringify(document, null, 2) + '\n');
+}
+
+/**
+ * The error document of --json: the reason word and the message, and the daemon's data for an
+ * application error. Other failures take the word their stderr line starts with.
+ */
+function errorDocument(err: unknown, line: string): Record<string, unknown> {
+  if (err instanceof TtycrError) {
+    return { reason: err.reason, message: err.message, ...(err.data ?? {}) };
+  }
+  const [, reason = 'FAILED', message = line] = /^ttycr: ([A-Z_]+): (.*)$/s.exec(line) ?? [];
+  return { reason, message };
 }
 
 /** Registers an action whose exit code ends the process. */
@@ -228,7 +247,16 @@ async function main(): Promise<void> {
     await program().parseAsync(process.argv);
   } catch (err) {
     // --help and --version end here with code 0, usage errors (already printed) with 2.
-    if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE);
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) process.exit(0);
+      // The option may not have been parsed: look for it as commander would have.
+      const dashes = process.argv.indexOf('--');
+      const options = dashes < 0 ? process.argv : process.argv.slice(0, dashes);
+      if (options.includes('--json')) {
+        printJson({ error: { reason: 'USAGE', message: err.message.replace(/^error: /, '') } });
+      }
+      process.exit(EXIT_USAGE);
+    }
     throw err;
   }
 }

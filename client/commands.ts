@@ -15,7 +15,10 @@ import { count, withProgress } from './progress.js';
 /** What a command answers: the document for --json and the text for a person. */
 export interface Output {
   result: unknown;
+  /** Printed with a newline; nothing at all when empty. */
   text: string;
+  /** The exit code; default 0. */
+  exitCode?: number;
 }
 
 export type Command<A> = (client: TtycrClient, args: A) => Promise<Output>;

@@ -6,6 +6,7 @@ import { isErrno } from '../daemon/sys/errors.js';
 import { closeQuietly, getfl, O_NONBLOCK, read, setfl, writeAll } from '../daemon/sys/fd.js';
 import { setWinsize } from '../daemon/sys/termios.js';
 import type { TtycrClient } from './client.js';
+import type { Output } from './commands.js';
 import { UsageError } from './errors.js';
 import { execClaimed } from './exec.js';
 
@@ -16,8 +17,12 @@ export interface ExecArgs {
   command: string[];
 }
 
-/** Claims, runs the command in place, and resolves with its exit code (128+N for signal N). */
-export async function execCommand(client: TtycrClient, args: ExecArgs): Promise<number> {
+/**
+ * Claims, runs the command in place, and resolves once it ended: exit code its status (128+N
+ * for signal N), and for --json a result that says so. The text is empty: the command's own
+ * output is what a person sees.
+ */
+export async function execCommand(client: TtycrClient, args: ExecArgs): Promise<Output> {
   const [cmd, ...rest] = args.command;
   if (!cmd) throw new UsageError('exec needs a command after --');
 
@@ -32,12 +37,15 @@ export async function execCommand(client: TtycrClient, args: ExecArgs): Promise<
   for (const [signal, handler] of handlers) process.on(signal, handler);
 
   try {
-    return await new Promise<number>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('exit', (code, signal) => {
-        resolve(code ?? 128 + (signal ? signalNumber(signal) : 0));
-      });
-    });
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>(
+      (resolve, reject) => {
+        child.once('error', reject);
+        child.once('exit', (code, signal) => resolve([code, signal]));
+      },
+    );
+    const exitCode = code ?? 128 + (signal ? signalNumber(signal) : 0);
+    const result = { restore: args.restore, task: args.task, pid: child.pid, exitCode, signal };
+    return { result, text: '', exitCode };
   } finally {
     for (const [signal, handler] of handlers) process.off(signal, handler);
   }

@@ -60,7 +60,11 @@ t.test('errors [daemon not running]', async (t) => {
   await dead.cleanup();
   t.equal(refused.code, 69, 'a socket nobody listens on: exit 69');
   t.match(refused.stderr, /^ttycr: UNAVAILABLE: .*ECONNREFUSED/, 'says why');
-  t.equal(refused.stdout, '', '--json prints nothing when the call failed');
+  t.match(
+    JSON.parse(refused.stdout),
+    { error: { reason: 'UNAVAILABLE', message: /ECONNREFUSED/ } },
+    '--json prints the error as its one document',
+  );
 });
 
 t.test('errors [claim twice]', async (t) => {
