@@ -15,7 +15,11 @@ t.test('image [a hung-up pty with a master file is refused]', async (t) => {
   t.match(parsed.error?.issues[0]?.message, /hung up but has a master file/, 'saying why');
 
   const fds = openFdCount();
-  t.throws(() => restoreIt(crafted), { reason: 'IMAGE_CORRUPT', message: /not restored/ }, 'the engine refuses it too');
+  t.throws(
+    () => restoreIt(crafted),
+    { reason: 'IMAGE_CORRUPT', message: /not restored/ },
+    'the engine refuses it too',
+  );
   t.equal(openFdCount(), fds, 'and holds nothing after');
 });
 

@@ -65,3 +65,18 @@ t.test('checkpoint [queued data is put back when the tasks go on]', async (t) =>
   t.same(second.ttys[0]!.data, first.ttys[0]!.data, 'a second dump sees the same queues');
   t.same(second.ttys[0]!.termios, first.ttys[0]!.termios, 'and the same termios');
 });
+
+t.test('checkpoint [output queued on a master whose pts closed is kept]', async (t) => {
+  const holder = await startHolder({ ptys: [{ keep: 'master', output: 'last words\n' }] });
+  t.teardown(() => holder.kill());
+  const options = { uid: 0, freeze: true, data: true };
+  const first = await dump([holder.pid], { ...options, id: 'first' });
+  t.equal(decode(first.ttys[0]!.data!.output), 'last words\r\n', 'the output is in the image');
+  const second = await dump([holder.pid], { ...options, id: 'second' });
+  t.same(second.ttys[0]!.data, first.ttys[0]!.data, 'and still queued for the holder after');
+
+  const restored = restoreIt(first, { indexPolicy: 'any' });
+  t.teardown(() => restored.close());
+  const master = fdOf(restored, 0, 'master');
+  t.equal(drain(master).toString('latin1'), 'last words\r\n', 'a restore queues it again');
+});

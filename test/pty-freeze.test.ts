@@ -29,7 +29,7 @@ t.test('checkpoint [a refused task leaves every task running]', async (t) => {
 
   await t.rejects(
     dump([holder.pid], { id: 'refused', uid: 0, tree: true, freeze: true, authorize: refuse }),
-    { reason: 'PERMISSION_DENIED' },
+    { reason: 'PERMISSION_DENIED', message: /not pid/ },
     'the dump fails with the refusal',
   );
   t.same(asked.sort(), [holder.pid, holder.child!].sort(), 'every task of the tree was asked');

@@ -9,7 +9,8 @@
 
 import { TtycrError } from '../../../rpc-schema/errors.js';
 import { isErrno } from '../../sys/errors.js';
-import { POLLIN, pollOne, read, writeAll } from '../../sys/fd.js';
+import { closeQuietly, O_NONBLOCK, O_RDWR, POLLIN, pollOne, read, writeAll } from '../../sys/fd.js';
+import { getPtyLock, openPeer, setPtyLock } from '../../sys/pty.js';
 import {
   ECHO,
   getLockedTermios,
@@ -46,26 +47,48 @@ const NEWLINE = 0x0a;
 
 /**
  * Reads both queues of a pty and puts them back, so the tasks (if they go on) see no change.
- * Needs the master; the input queue also needs a pts fd (without one it is left alone).
+ * Needs the master; the input queue also needs a pts fd (without one it is left alone). What was
+ * read is written back even when reading the rest failed.
  */
 export function readQueued(master: number, slave: number | null, packet: boolean): Queued {
   const output = drain(master, packet);
-  const input = slave === null ? Buffer.alloc(0) : readInput(master, slave);
-  writeQueued(master, slave, packet, { input, output });
+  let input: Buffer = Buffer.alloc(0);
+  try {
+    if (slave !== null) input = readInput(master, slave);
+  } finally {
+    writeQueued(master, slave, packet, { input, output });
+  }
   return { input, output };
 }
 
-/** Writes queued data into a pty whose queues are empty, under its current termios. */
+/**
+ * Writes queued data into a pty whose queues are empty, under its current termios. Output goes
+ * in through a pts: `slave`, or one opened for the write when no task holds one.
+ */
 export function writeQueued(master: number, slave: number | null, packet: boolean, q: Queued) {
   if (!q.input.length && !q.output.length) return;
   const final = tcgets2(master);
   withUnlockedTermios(master, () => {
     if (q.input.length) writeInput(master, final, packet, q.input);
-    if (q.output.length) {
-      if (slave === null) throw new TtycrError('SYSCALL_FAILED', 'queued output needs a pts fd');
-      writeOutput(master, slave, final, q.output);
-    }
+    if (q.output.length) withPts(master, slave, (pts) => writeOutput(master, pts, final, q.output));
   });
+}
+
+/** Runs `fn` on `slave`, or on a pts opened from the master for it (unlocked for the open). */
+function withPts(master: number, slave: number | null, fn: (pts: number) => void): void {
+  if (slave !== null) return fn(slave);
+  const locked = getPtyLock(master);
+  if (locked) setPtyLock(master, false);
+  try {
+    const pts = openPeer(master, O_RDWR | O_NONBLOCK);
+    try {
+      fn(pts);
+    } finally {
+      closeQuietly(pts);
+    }
+  } finally {
+    if (locked) setPtyLock(master, true);
+  }
 }
 
 /** Everything the master can read now, packet headers removed. */

@@ -1,6 +1,7 @@
 // Recreating the state of one pty on a master that already has the right index, in the order
 // the kernel needs: the pts must be unlocked to be opened, termios must be set before the locked
-// termios that would freeze its bits, exclusive mode after every pts open, the lock last.
+// termios that would freeze its bits, queued data before packet mode, exclusive mode after every
+// pts open, the lock last.
 
 import { chmodSync, chownSync } from 'node:fs';
 
@@ -83,17 +84,19 @@ export function restorePty(
   if (tty.winsize) step('winsize', () => setWinsize(master, tty.winsize!));
   if (tty.ldisc)
     step('ldisc', () => withPeer(master, peers, (p) => setLineDiscipline(p, tty.ldisc!)));
-  if (tty.packet) step('packet', () => setPacketMode(master, true));
-  if (tty.exclusive) step('exclusive', () => withPeer(master, peers, (p) => setExclusive(p, true)));
-  if (tty.masterExclusive) step('exclusive', () => setExclusive(master, true));
-
+  // Queued data goes in before packet mode: turning packet mode on clears the status the
+  // writes may leave (flow control changes), so the master reads only what it read before.
   if (tty.data && (tty.data.input || tty.data.output)) {
     const queued = {
       input: Buffer.from(tty.data.input, 'base64'),
       output: Buffer.from(tty.data.output, 'base64'),
     };
-    step('data', () => withPeer(master, peers, (p) => writeQueued(master, p, tty.packet, queued)));
+    step('data', () => withPeer(master, peers, (p) => writeQueued(master, p, false, queued)));
   }
+
+  if (tty.packet) step('packet', () => setPacketMode(master, true));
+  if (tty.exclusive) step('exclusive', () => withPeer(master, peers, (p) => setExclusive(p, true)));
+  if (tty.masterExclusive) step('exclusive', () => setExclusive(master, true));
 
   step('flags', () => {
     for (const file of files) {
