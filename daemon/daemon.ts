@@ -75,7 +75,11 @@ export class Daemon {
       : await this.dispatcher.handle(line.text, fds, conn.peer);
 
     // A notification has no reply, and then the dispatcher hands back no fds either.
-    if (reply.reply !== null) conn.send(reply.reply, reply.fds, { closeFds: true });
+    if (reply.reply === null) return;
+    conn.send(reply.reply, reply.fds, {
+      closeFds: true,
+      ...(reply.delivered ? { onSent: reply.delivered } : {}),
+    });
   }
 
   /** The last line a connection gets when it breaks a limit. */

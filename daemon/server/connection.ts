@@ -49,12 +49,18 @@ export interface ConnectionOptions {
 export interface SendOptions {
   /** Close the passed fds once they went out (or when the send is dropped). */
   closeFds?: boolean;
+  /**
+   * Told once whether the line's first bytes (and so its fds) went into the socket: true after
+   * that sendmsg, false when the line is dropped unsent (the connection closed first).
+   */
+  onSent?: (sent: boolean) => void;
 }
 
 interface Outgoing {
   data: Buffer;
   fds: readonly number[];
   closeFds: boolean;
+  onSent: ((sent: boolean) => void) | undefined;
 }
 
 export const DEFAULT_MAX_LINE_BYTES = 1 << 20;
@@ -127,11 +133,12 @@ export class Connection {
     // After the peer's EOF, replies still go out; after end() here, nothing new does.
     if (this.closedFor !== null || (this.ending !== null && this.ending !== 'end')) {
       if (closeFds) for (const fd of fds) closeQuietly(fd);
+      options.onSent?.(false);
       return false;
     }
     if (line.includes('\n')) throw new Error('send: a line must not contain a newline');
 
-    this.queue.push({ data: Buffer.from(line + '\n'), fds, closeFds });
+    this.queue.push({ data: Buffer.from(line + '\n'), fds, closeFds, onSent: options.onSent });
     this.touch();
     if (this.queue.length === 1) this.flush();
     return this.closedFor === null;
@@ -162,6 +169,7 @@ export class Connection {
     this.splitter.dispose();
     for (const out of this.queue.splice(0)) {
       if (out.closeFds) for (const fd of out.fds) closeQuietly(fd);
+      out.onSent?.(false);
     }
     try {
       this.onClose(reason, this, error);
@@ -340,6 +348,8 @@ export class Connection {
     const head = this.queue[0]!;
     if (head.closeFds) for (const fd of head.fds) closeQuietly(fd);
     head.fds = [];
+    head.onSent?.(true);
+    head.onSent = undefined;
 
     let left = sent;
     while (left > 0) {

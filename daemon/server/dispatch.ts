@@ -24,6 +24,8 @@ export interface Reply {
   reply: string | null;
   /** Owned by the caller: close each once sendmsg has copied it, or when sending fails. */
   fds: number[];
+  /** To call once the reply went out (true) or was dropped (false): a claim settles then. */
+  delivered?: (sent: boolean) => void;
 }
 
 export interface DispatcherOptions {
@@ -95,12 +97,17 @@ export class Dispatcher {
       : await this.server.receive(req, call);
     if (!response) {
       for (const fd of call.fds) closeQuietly(fd);
+      call.delivered?.(false);
       return { reply: null, fds: [] };
     }
     try {
-      return { reply: JSON.stringify(response), fds: call.fds };
+      const reply = JSON.stringify(response);
+      return call.delivered
+        ? { reply, fds: call.fds, delivered: call.delivered }
+        : { reply, fds: call.fds };
     } catch (err) {
       for (const fd of call.fds) closeQuietly(fd);
+      call.delivered?.(false);
       const error = this.toRpcError(req.method, err, peer);
       return replyOf(
         createJSONRPCErrorResponse(req.id ?? null, error.code, error.message, error.data),
@@ -139,6 +146,8 @@ export class Dispatcher {
         return await handler(params.data as never, call);
       } catch (err) {
         for (const fd of call.fds.splice(0)) closeQuietly(fd);
+        call.delivered?.(false);
+        delete call.delivered;
         throw this.toRpcError(name, err, call.peer);
       }
     };

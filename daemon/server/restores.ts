@@ -18,6 +18,8 @@ export interface PendingRestore {
   expiresAt: Date;
   restored: Restored;
   claimed: Set<number>;
+  /** Tasks whose claim reply is on its way: claimed once it went out, claimable if dropped. */
+  sending: Set<number>;
   timer: NodeJS.Timeout;
 }
 
@@ -29,6 +31,11 @@ export interface Claim {
    * copied them (or when sending fails), so the restore's own fds are never sent and closed.
    */
   fds: number[];
+  /**
+   * Settles the claim once the transport knows: sent, the task is claimed (and the restore
+   * dropped when it was the last); not sent, the task may claim again.
+   */
+  settle(sent: boolean): void;
 }
 
 export interface RestoreTableOptions {
@@ -68,6 +75,7 @@ export class RestoreTable {
       expiresAt: new Date(createdAt.getTime() + ttl * 1000),
       restored,
       claimed: new Set(),
+      sending: new Set(),
       timer,
     };
     this.pending.set(id, entry);
@@ -86,8 +94,9 @@ export class RestoreTable {
   }
 
   /**
-   * Hands a task its fds, once. The restore is dropped (and its fds closed) when every task
-   * has claimed. Access is the caller's to check first.
+   * Hands a task its fds, once. The claim counts once its reply went out (Claim.settle), so a
+   * reply lost with its connection leaves the task claimable. The restore is dropped (and its
+   * fds closed) when every task has claimed. Access is the caller's to check first.
    */
   claim(entry: PendingRestore, pid: number): Claim {
     const task = entry.restored.tasks.find((t) => t.pid === pid);
@@ -96,18 +105,29 @@ export class RestoreTable {
         id: entry.id,
       });
     }
-    if (entry.claimed.has(pid)) {
+    if (entry.claimed.has(pid) || entry.sending.has(pid)) {
       throw new TtycrError('ALREADY_CLAIMED', `task ${pid} of restore ${entry.id} was claimed`, {
         id: entry.id,
       });
     }
 
     const fds = dupAll(task);
-    entry.claimed.add(pid);
-    this.log.info('restore claimed', { restore: entry.id, task: pid, fds: fds.length });
-    if (entry.claimed.size === entry.restored.tasks.length) this.drop(entry.id);
+    entry.sending.add(pid);
+    const settle = (sent: boolean): void => this.settle(entry, pid, fds.length, sent);
+    return { result: claimResult(entry.id, task), fds, settle };
+  }
 
-    return { result: claimResult(entry.id, task), fds };
+  private settle(entry: PendingRestore, pid: number, fds: number, sent: boolean): void {
+    entry.sending.delete(pid);
+    if (!sent) {
+      this.log.info('claim reply not delivered', { restore: entry.id, task: pid });
+      return;
+    }
+
+    entry.claimed.add(pid);
+    this.log.info('restore claimed', { restore: entry.id, task: pid, fds });
+    const live = this.pending.get(entry.id) === entry;
+    if (live && entry.claimed.size === entry.restored.tasks.length) this.drop(entry.id);
   }
 
   /** Closes everything a restore holds; returns how many fds that closed. */

@@ -15,6 +15,8 @@ export interface CallContext {
   peer: PeerCred;
   /** fds to send with the reply, in order; the transport closes them once sent. */
   fds: number[];
+  /** Told whether the reply and its fds went into the socket (false: dropped or failed). */
+  delivered?: (sent: boolean) => void;
 }
 
 /** The tty engine as daemon/tty/index.ts exports it. */

@@ -41,6 +41,7 @@ export function restoreMethods(parts: DaemonParts): Handlers<RestoreMethod> {
 
       const claim = restores.claim(entry, task);
       call.fds.push(...claim.fds);
+      call.delivered = claim.settle;
       return claim.result;
     },
 
