@@ -41,7 +41,7 @@ t.test('access [nobody against root]', async (t) => {
   const id = (await root.call('checkpoint.create', { pids: [holder.pid] })).result.id;
   const restore = (await root.call('restore.start', { id, indexPolicy: 'any' })).result.id;
 
-  const [claim, restores, checkpoints, get, del, cancel, create] = await callAsNobody(
+  const [claim, restores, checkpoints, get, del, cancel, create, status] = await callAsNobody(
     daemon.socket,
     ['restore.claim', { id: restore, task: holder.pid }],
     ['restore.list', {}],
@@ -50,15 +50,21 @@ t.test('access [nobody against root]', async (t) => {
     ['checkpoint.delete', { id }],
     ['restore.cancel', { id: restore }],
     ['checkpoint.create', { pids: [holder.pid] }],
+    ['daemon.status', {}],
   );
-  t.equal(claim.error?.data?.reason, 'PERMISSION_DENIED', "claim [another uid's restore refused]");
+  // Anything the caller may not see is answered as if it did not exist: no id is confirmed.
+  t.equal(claim.error?.data?.reason, 'NOT_FOUND', "claim [another uid's restore not found]");
   t.equal(claim.fdCount, 0, 'claim [no fds to another uid]');
   t.same(restores.result.restores, [], "restore.list [root's hidden]");
   t.same(checkpoints.result.checkpoints, [], "checkpoint.list [root's hidden]");
   t.equal(get.error?.data?.reason, 'NOT_FOUND', "checkpoint.get [root's is not found]");
-  t.equal(del.error?.data?.reason, 'PERMISSION_DENIED', "checkpoint.delete [root's refused]");
-  t.equal(cancel.error?.data?.reason, 'PERMISSION_DENIED', "restore.cancel [root's refused]");
+  t.equal(del.error?.data?.reason, 'NOT_FOUND', "checkpoint.delete [root's is not found]");
+  t.notMatch(del.error?.message, /uid/, 'checkpoint.delete [names no uid]');
+  t.equal(cancel.error?.data?.reason, 'NOT_FOUND', "restore.cancel [root's is not found]");
   t.equal(create.error?.data?.reason, 'PERMISSION_DENIED', "checkpoint.create [root's process]");
+  t.equal(status.result.checkpoints, 0, "daemon.status [root's checkpoints not counted]");
+  t.equal(status.result.restores, 0, "daemon.status [root's restores not counted]");
+  t.equal(status.result.pendingFds, 0, "daemon.status [root's fds not counted]");
 
   const still = await root.call('restore.claim', { id: restore, task: holder.pid });
   t.ok(still.fds.length > 0, 'the owner can still claim');

@@ -16,14 +16,6 @@ export function isRoot(peer: PeerCred): boolean {
   return peer.uid === 0;
 }
 
-/** Throws PERMISSION_DENIED unless the caller is root or owns the thing (`what` names it). */
-export function checkOwner(peer: PeerCred, ownerUid: number, what: string): void {
-  if (isRoot(peer) || peer.uid === ownerUid) return;
-  throw new TtycrError('PERMISSION_DENIED', `${what} belongs to uid ${ownerUid}`, {
-    uid: peer.uid,
-  });
-}
-
 /** Whether the caller may see a thing owned by `ownerUid` (listings filter with this). */
 export function maySee(peer: PeerCred, ownerUid: number): boolean {
   return isRoot(peer) || peer.uid === ownerUid;

@@ -48,7 +48,8 @@ const EXPIRED_MEMORY = 1024;
 
 export class RestoreTable {
   private readonly pending = new Map<string, PendingRestore>();
-  private readonly expired = new Set<string>();
+  /** Expired ids and who started them, so only they learn it expired. */
+  private readonly expired = new Map<string, number>();
   private readonly ttlSeconds: number;
   private readonly log: Logger;
 
@@ -82,15 +83,20 @@ export class RestoreTable {
     return entry;
   }
 
-  /** The pending restore with this id: NOT_FOUND, or EXPIRED when its time ran out. */
-  get(id: string): PendingRestore {
+  /**
+   * The pending restore with this id: NOT_FOUND, or EXPIRED when its time ran out. A restore
+   * the caller may not see (`visible` says no for its uid) is NOT_FOUND either way.
+   */
+  get(id: string, visible: (uid: number) => boolean = () => true): PendingRestore {
     const entry = this.pending.get(id);
+    if (entry && !visible(entry.uid)) throw notFound(id);
     if (entry && Date.now() < entry.expiresAt.getTime()) return entry;
     if (entry) this.expire(id);
-    if (this.expired.has(id)) {
+    const expiredUid = this.expired.get(id);
+    if (expiredUid !== undefined && visible(expiredUid)) {
       throw new TtycrError('EXPIRED', `restore ${id} expired; its fds are closed`, { id });
     }
-    throw new TtycrError('NOT_FOUND', `no restore ${id}`, { id });
+    throw notFound(id);
   }
 
   /**
@@ -131,8 +137,7 @@ export class RestoreTable {
   }
 
   /** Closes everything a restore holds; returns how many fds that closed. */
-  cancel(id: string): number {
-    const entry = this.get(id);
+  cancel(entry: PendingRestore): number {
     return this.drop(entry.id);
   }
 
@@ -140,10 +145,12 @@ export class RestoreTable {
     return [...this.pending.values()];
   }
 
-  /** Number of fds held by pending restores. */
-  pendingFds(): number {
+  /** Number of fds held by pending restores (those `visible` says yes to, default all). */
+  pendingFds(visible: (uid: number) => boolean = () => true): number {
     let n = 0;
-    for (const entry of this.pending.values()) n += entry.restored.fds().length;
+    for (const entry of this.pending.values()) {
+      if (visible(entry.uid)) n += entry.restored.fds().length;
+    }
     return n;
   }
 
@@ -160,9 +167,9 @@ export class RestoreTable {
 
     const unclaimed = entry.restored.tasks.filter((t) => !entry.claimed.has(t.pid)).length;
     const closed = this.drop(id);
-    this.expired.add(id);
+    this.expired.set(id, entry.uid);
     if (this.expired.size > EXPIRED_MEMORY) {
-      this.expired.delete(this.expired.values().next().value as string);
+      this.expired.delete(this.expired.keys().next().value as string);
     }
     this.log.warn('restore expired unclaimed', { restore: id, unclaimed, closed });
   }
@@ -192,6 +199,10 @@ function dupAll(task: RestoredTask): number[] {
     throw err;
   }
   return fds;
+}
+
+function notFound(id: string): TtycrError {
+  return new TtycrError('NOT_FOUND', `no restore ${id}`, { id });
 }
 
 function claimResult(id: string, task: RestoredTask): Result<'restore.claim'> {

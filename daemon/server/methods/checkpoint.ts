@@ -3,8 +3,8 @@
 import { TtycrError } from '../../../rpc-schema/errors.js';
 import { type Checkpoint, CheckpointSchema } from '../../../rpc-schema/image.js';
 import { decodeImage, encodeImage } from '../../store/image.js';
-import { checkMayDump, checkOwner, descendants, isRoot, maySee, type PeerCred } from '../access.js';
-import type { DaemonParts, Handlers, ParamsOf } from './context.js';
+import { checkMayDump, descendants, isRoot, maySee, type PeerCred } from '../access.js';
+import { type DaemonParts, type Handlers, loadVisible, type ParamsOf } from './context.js';
 import { checkpointSummary, ttySummary } from './summary.js';
 
 type CheckpointMethod =
@@ -16,13 +16,6 @@ type CheckpointMethod =
 
 export function checkpointMethods(parts: DaemonParts): Handlers<CheckpointMethod> {
   const { store, engine, log } = parts;
-
-  /** A checkpoint the caller may see; someone else's is NOT_FOUND, as if it did not exist. */
-  const loadVisible = async (peer: PeerCred, id: string): Promise<Checkpoint> => {
-    const checkpoint = await store.load(id);
-    if (!maySee(peer, checkpoint.uid)) throw new TtycrError('NOT_FOUND', `no checkpoint ${id}`);
-    return checkpoint;
-  };
 
   return {
     'checkpoint.create': async (params, { peer }) => {
@@ -78,18 +71,16 @@ export function checkpointMethods(parts: DaemonParts): Handlers<CheckpointMethod
     },
 
     'checkpoint.get': async ({ id }, { peer }) => {
-      const checkpoint = await loadVisible(peer, id);
+      const checkpoint = await loadVisible(store, peer, id);
       return { checkpoint, ttys: checkpoint.ttys.map(ttySummary) };
     },
 
     'checkpoint.delete': async ({ id }, { peer }) => {
       // An image nobody can read has no owner to compare with: only root may delete it.
-      const checkpoint = await store.load(id).catch((err: unknown) => {
-        if (err instanceof TtycrError && err.reason === 'IMAGE_CORRUPT' && isRoot(peer))
-          return null;
+      await loadVisible(store, peer, id).catch((err: unknown) => {
+        if (err instanceof TtycrError && err.reason === 'IMAGE_CORRUPT') return null;
         throw err;
       });
-      if (checkpoint) checkOwner(peer, checkpoint.uid, `checkpoint ${id}`);
 
       await store.delete(id);
       log.info('checkpoint deleted', { checkpoint: id, uid: peer.uid });

@@ -7,7 +7,8 @@ import type { MethodName, Result, methods } from '../../../rpc-schema/methods.js
 import type { Logger } from '../../log.js';
 import type { CheckpointStore } from '../../store/store.js';
 import type { DumpOptions, Restored, RestoreOptions } from '../../tty/types.js';
-import type { PeerCred } from '../access.js';
+import { TtycrError } from '../../../rpc-schema/errors.js';
+import { isRoot, maySee, type PeerCred } from '../access.js';
 import type { RestoreTable } from '../restores.js';
 
 /** One request being answered. */
@@ -17,6 +18,26 @@ export interface CallContext {
   fds: number[];
   /** Told whether the reply and its fds went into the socket (false: dropped or failed). */
   delivered?: (sent: boolean) => void;
+}
+
+/**
+ * A checkpoint the caller may see. Someone else's, and for anyone but root one whose image
+ * cannot be read (its owner is unknown), is NOT_FOUND, as if it did not exist.
+ */
+export async function loadVisible(
+  store: CheckpointStore,
+  peer: PeerCred,
+  id: string,
+): Promise<Checkpoint> {
+  const notFound = () => new TtycrError('NOT_FOUND', `no checkpoint ${id}`, { id });
+  const checkpoint = await store.load(id).catch((err: unknown) => {
+    if (err instanceof TtycrError && err.reason === 'IMAGE_CORRUPT' && !isRoot(peer)) {
+      throw notFound();
+    }
+    throw err;
+  });
+  if (!maySee(peer, checkpoint.uid)) throw notFound();
+  return checkpoint;
 }
 
 /** The tty engine as daemon/tty/index.ts exports it. */

@@ -1,19 +1,27 @@
 // daemon.status and rpc.discover.
 
 import { buildOpenRpc } from '../../../rpc-schema/openrpc.js';
+import { isRoot, maySee, type PeerCred } from '../access.js';
 import type { DaemonParts, Handlers } from './context.js';
 
 export function daemonMethods(parts: DaemonParts): Handlers<'daemon.status'> {
+  /** Root sees every checkpoint counted; anyone else only their own (list reads each image). */
+  const checkpoints = async (peer: PeerCred): Promise<number> => {
+    if (isRoot(peer)) return parts.store.count();
+    const stored = await parts.store.list();
+    return stored.filter((entry) => entry.checkpoint?.uid === peer.uid).length;
+  };
+
   return {
-    'daemon.status': async () => ({
+    'daemon.status': async (_params, { peer }) => ({
       version: parts.version,
       pid: process.pid,
       uptimeSeconds: (Date.now() - parts.startedAt.getTime()) / 1000,
       stateDir: parts.server.stateDir,
       socket: parts.server.socket,
-      checkpoints: await parts.store.count(),
-      restores: parts.restores.list().length,
-      pendingFds: parts.restores.pendingFds(),
+      checkpoints: await checkpoints(peer),
+      restores: parts.restores.list().filter((entry) => maySee(peer, entry.uid)).length,
+      pendingFds: parts.restores.pendingFds((uid) => maySee(peer, uid)),
       connections: parts.server.connections(),
       limits: { ...parts.server.limits },
     }),

@@ -1,9 +1,9 @@
 // restore.start, .claim, .list and .cancel: the engine's restore and the restores in flight.
 
 import { TtycrError } from '../../../rpc-schema/errors.js';
-import { checkMayDump, checkOwner, isRoot, maySee, type PeerCred } from '../access.js';
+import { checkMayDump, isRoot, maySee, type PeerCred } from '../access.js';
 import { summarize } from '../restores.js';
-import type { DaemonParts, Handlers } from './context.js';
+import { type DaemonParts, type Handlers, loadVisible } from './context.js';
 
 type RestoreMethod = 'restore.start' | 'restore.claim' | 'restore.list' | 'restore.cancel';
 
@@ -12,10 +12,7 @@ export function restoreMethods(parts: DaemonParts): Handlers<RestoreMethod> {
 
   return {
     'restore.start': async (params, { peer }) => {
-      const checkpoint = await store.load(params.id);
-      if (!maySee(peer, checkpoint.uid)) {
-        throw new TtycrError('NOT_FOUND', `no checkpoint ${params.id}`, { id: params.id });
-      }
+      const checkpoint = await loadVisible(store, peer, params.id);
       if (params.ptmx) await checkPtmxAccess(peer, params.ptmx);
 
       log.info('restore started', { checkpoint: checkpoint.id, uid: peer.uid });
@@ -36,8 +33,7 @@ export function restoreMethods(parts: DaemonParts): Handlers<RestoreMethod> {
     },
 
     'restore.claim': ({ id, task }, call) => {
-      const entry = restores.get(id);
-      checkOwner(call.peer, entry.uid, `restore ${id}`);
+      const entry = restores.get(id, (uid) => maySee(call.peer, uid));
 
       const claim = restores.claim(entry, task);
       call.fds.push(...claim.fds);
@@ -53,8 +49,7 @@ export function restoreMethods(parts: DaemonParts): Handlers<RestoreMethod> {
     }),
 
     'restore.cancel': ({ id }, { peer }) => {
-      checkOwner(peer, restores.get(id).uid, `restore ${id}`);
-      const closed = restores.cancel(id);
+      const closed = restores.cancel(restores.get(id, (uid) => maySee(peer, uid)));
       log.info('restore cancelled', { restore: id, closed, uid: peer.uid });
       return { id, closed };
     },
