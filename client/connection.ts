@@ -21,6 +21,12 @@ import {
 export { Connection, IncomingLine } from '../daemon/server/connection.js';
 export type { CloseReason, ConnectionOptions, LineHandler } from '../daemon/server/connection.js';
 
+/**
+ * The longest reply line the client takes by default: `show` and `export` of a big checkpoint
+ * come as one line, and the daemon is trusted. The daemon's --max-line-bytes bounds requests.
+ */
+export const MAX_REPLY_BYTES = 256 << 20;
+
 export interface ConnectOptions extends ConnectionOptions {
   /** How long to keep retrying while the daemon's backlog is full (EAGAIN). Default 5000 ms. */
   timeoutMs?: number;
@@ -47,7 +53,7 @@ export async function connect(path: string, options: ConnectOptions = {}): Promi
   }
 
   try {
-    return new Connection(fd, options);
+    return new Connection(fd, { maxLineBytes: MAX_REPLY_BYTES, ...options });
   } catch (err) {
     closeQuietly(fd);
     throw err;

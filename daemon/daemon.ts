@@ -26,10 +26,12 @@ export class Daemon {
   readonly restores: RestoreTable;
   readonly dispatcher: Dispatcher;
   private readonly log: Logger;
+  private readonly maxLineBytes: number;
 
   private constructor(store: CheckpointStore, options: DaemonOptions) {
     const { config, log } = options;
     this.log = log;
+    this.maxLineBytes = config.maxLineBytes;
     this.store = store;
     this.restores = new RestoreTable({ ttlSeconds: config.restoreTtl, log });
 
@@ -82,10 +84,15 @@ export class Daemon {
     });
   }
 
-  /** The last line a connection gets when it breaks a limit. */
+  /**
+   * The last line a connection gets when it breaks a limit. checkpoint.import sends a whole
+   * image in one request line, so --max-line-bytes bounds the images that can be imported.
+   */
   goodbye(reason: LimitReason): string {
     const messages: Record<LimitReason, string> = {
-      'line-too-long': 'request line too long',
+      'line-too-long':
+        `request line over ${this.maxLineBytes} bytes (ttycrd --max-line-bytes; ` +
+        'checkpoint.import sends the whole image in one line)',
       idle: 'connection idle too long',
       'too-many-connections': 'too many connections',
     };
