@@ -106,7 +106,7 @@ async function main(): Promise<void> {
     gid = config.group === null ? undefined : groupId(config.group);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`ttycrd: ${err.message}\n`);
+    fatal(err.message);
     process.exit(EXIT_USAGE);
   }
   const log = createLogger(config);
@@ -218,7 +218,13 @@ function testHooks() {
   return { beforeRename: () => new Promise<void>(() => {}) };
 }
 
+/** A startup error, before or instead of the logger: with `<3>` when stderr is the journal. */
+function fatal(message: string): void {
+  const prefix = isJournalStream(2) ? syslogPrefix('error') : '';
+  process.stderr.write(`${prefix}ttycrd: ${message}\n`);
+}
+
 main().catch((err: unknown) => {
-  process.stderr.write(`ttycrd: ${err instanceof Error ? err.message : String(err)}\n`);
+  fatal(err instanceof Error ? err.message : String(err));
   process.exit(1);
 });

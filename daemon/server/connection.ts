@@ -236,7 +236,8 @@ export class Connection {
   }
 
   private lineTooLong(): void {
-    this.log.warn('line too long', { peerPid: this.peer.pid, fd: this.fd });
+    // A client's bad input, not the daemon's trouble.
+    this.log.info('line too long', { peerPid: this.peer.pid, fd: this.fd });
     if (this.options.closeOnLongLine ?? true) {
       this.refuse('line-too-long', 'line-too-long');
       return;

@@ -156,7 +156,10 @@ export class Dispatcher {
   /** The JSON-RPC error for what a handler threw, logged here: the request finally fails here. */
   private toRpcError(method: string, err: unknown, peer: PeerCred): JSONRPCErrorException {
     if (err instanceof TtycrError) {
-      this.log.error('request failed', {
+      // The caller's mistake (no such id, not theirs, a dead pid) is info; a failing syscall
+      // behind an application error is the daemon's, and an error.
+      const level = err.reason === 'SYSCALL_FAILED' ? 'error' : 'info';
+      this.log[level]('request failed', {
         method,
         reason: err.reason,
         error: err.message,

@@ -47,6 +47,8 @@ const BACKLOG = 4096;
 const ACCEPTS_PER_WAKEUP = 64;
 /** After EMFILE or ENFILE: stop accepting for a moment rather than spin on a ready socket. */
 const ACCEPT_PAUSE_MS = 100;
+/** Refused connections are warned about at most once in this long; the rest go to debug. */
+const REFUSAL_WARNING_MS = 60_000;
 
 export class Listener {
   readonly fd: number;
@@ -58,6 +60,8 @@ export class Listener {
   private readonly log: Logger;
   private watch: Watch | null;
   private closing: Promise<void> | null = null;
+  private lastRefusalWarning = -Infinity;
+  private refusedSince = 0;
 
   private constructor(fd: number, path: string | null, options: ListenerOptions) {
     this.fd = fd;
@@ -153,10 +157,7 @@ export class Listener {
     }
 
     if (this.connections.size >= (this.options.maxConnections ?? 1024)) {
-      this.log.warn('too many connections', {
-        peerPid: conn.peer.pid,
-        open: this.connections.size,
-      });
+      this.refusedWarning(conn.peer.pid);
       conn.refuse('too-many-connections', 'rejected');
       return;
     }
@@ -164,6 +165,20 @@ export class Listener {
     this.connections.add(conn);
     void conn.finished.then(() => this.connections.delete(conn));
     this.options.onConnection(conn);
+  }
+
+  /** A warning for the first refusal in each minute; the rest of that minute at debug. */
+  private refusedWarning(peerPid: number): void {
+    const now = Date.now();
+    const open = this.connections.size;
+    if (now - this.lastRefusalWarning < REFUSAL_WARNING_MS) {
+      this.refusedSince++;
+      this.log.debug('too many connections', { peerPid, open });
+      return;
+    }
+    this.log.warn('too many connections', { peerPid, open, refusedSince: this.refusedSince });
+    this.lastRefusalWarning = now;
+    this.refusedSince = 0;
   }
 
   private pause(): void {

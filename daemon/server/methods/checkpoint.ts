@@ -16,6 +16,8 @@ type CheckpointMethod =
 
 export function checkpointMethods(parts: DaemonParts): Handlers<CheckpointMethod> {
   const { store, engine, log } = parts;
+  /** Unreadable images already warned about: each is reported once, not on every list. */
+  const warned = new Set<string>();
 
   return {
     'checkpoint.create': async (params, { peer }) => {
@@ -58,6 +60,8 @@ export function checkpointMethods(parts: DaemonParts): Handlers<CheckpointMethod
       const checkpoints = [];
       for (const entry of await store.list()) {
         if (entry.error) {
+          if (warned.has(entry.id)) continue;
+          warned.add(entry.id);
           log.warn('skipped unreadable checkpoint', {
             checkpoint: entry.id,
             error: entry.error.message,
