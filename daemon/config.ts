@@ -21,6 +21,7 @@ export const ConfigSchema = z
     restoreTtl: integer(1, 86400).describe('seconds until unclaimed fds close'),
     maxConnections: integer(1, 65536),
     maxLineBytes: integer(1024, 64 << 20),
+    maxRestoresPerUid: integer(1, 65536).describe('pending restores one uid may hold'),
     idleTimeout: integer(0, 86400).describe('seconds; 0 never closes idle connections'),
   })
   .strict();
@@ -55,6 +56,7 @@ export function defaults(env: NodeJS.ProcessEnv, uid: number): Config {
     restoreTtl: 300,
     maxConnections: 1024,
     maxLineBytes: 1 << 20,
+    maxRestoresPerUid: 64,
     idleTimeout: 300,
   };
 }

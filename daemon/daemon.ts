@@ -33,7 +33,11 @@ export class Daemon {
     this.log = log;
     this.maxLineBytes = config.maxLineBytes;
     this.store = store;
-    this.restores = new RestoreTable({ ttlSeconds: config.restoreTtl, log });
+    this.restores = new RestoreTable({
+      ttlSeconds: config.restoreTtl,
+      maxPerUid: config.maxRestoresPerUid,
+      log,
+    });
 
     const parts = {
       version: options.version,

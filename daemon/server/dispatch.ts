@@ -34,6 +34,9 @@ export interface DispatcherOptions {
   log?: Logger;
 }
 
+/** The most requests one batch may hold: each runs at once, so a batch is a burst of work. */
+const MAX_BATCH = 100;
+
 export class Dispatcher {
   private readonly server = new JSONRPCServer<CallContext>({ errorListener: () => {} });
   private readonly log: Logger;
@@ -118,6 +121,9 @@ export class Dispatcher {
   /** A batch is answered as an array; a method that sends fds cannot be part of one. */
   private async batch(requests: unknown[], peer: PeerCred): Promise<Reply> {
     if (requests.length === 0) return replyOf(invalidRequest(null, 'empty batch'));
+    if (requests.length > MAX_BATCH) {
+      return replyOf(invalidRequest(null, `a batch holds at most ${MAX_BATCH} requests`));
+    }
     const withFds = requests.find((r) => sendsFds((r as { method?: unknown } | null)?.method));
     if (withFds) return replyOf(invalidRequest(null, 'restore.claim cannot be batched'));
 

@@ -40,6 +40,8 @@ export interface Claim {
 
 export interface RestoreTableOptions {
   ttlSeconds: number;
+  /** Pending restores one uid may hold (each holds fds); more is LIMIT_EXCEEDED. Default 64. */
+  maxPerUid?: number;
   log?: Logger;
 }
 
@@ -51,15 +53,28 @@ export class RestoreTable {
   /** Expired ids and who started them, so only they learn it expired. */
   private readonly expired = new Map<string, number>();
   private readonly ttlSeconds: number;
+  private readonly maxPerUid: number;
   private readonly log: Logger;
 
   constructor(options: RestoreTableOptions) {
     this.ttlSeconds = options.ttlSeconds;
+    this.maxPerUid = options.maxPerUid ?? 64;
     this.log = options.log ?? silentLogger;
   }
 
-  /** Takes ownership of a restore's fds and starts its time to live. */
+  /**
+   * Takes ownership of a restore's fds and starts its time to live. Over the uid's cap the
+   * restore is closed and LIMIT_EXCEEDED thrown.
+   */
   add(checkpoint: string, uid: number, restored: Restored, ttlSeconds?: number): PendingRestore {
+    const held = this.list().filter((entry) => entry.uid === uid).length;
+    if (held >= this.maxPerUid) {
+      restored.close();
+      throw new TtycrError('LIMIT_EXCEEDED', `uid ${uid} has ${held} restores pending`, {
+        limit: 'restores-per-uid',
+      });
+    }
+
     let id = newRestoreId();
     while (this.pending.has(id) || this.expired.has(id)) id = newRestoreId();
 

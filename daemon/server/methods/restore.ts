@@ -5,6 +5,9 @@ import { checkMayDump, isRoot, maySee, type PeerCred } from '../access.js';
 import { summarize } from '../restores.js';
 import { type DaemonParts, type Handlers, loadVisible } from './context.js';
 
+/** The longest time to live a caller other than root may ask for, in seconds. */
+const MAX_USER_TTL = 3600;
+
 type RestoreMethod = 'restore.start' | 'restore.claim' | 'restore.list' | 'restore.cancel';
 
 export function restoreMethods(parts: DaemonParts): Handlers<RestoreMethod> {
@@ -17,11 +20,16 @@ export function restoreMethods(parts: DaemonParts): Handlers<RestoreMethod> {
 
       log.info('restore started', { checkpoint: checkpoint.id, uid: peer.uid });
       const restored = engine.restore(checkpoint, {
+        // Not root: no line discipline, locked termios or pts owner it could not set itself.
+        caller: isRoot(peer) ? undefined : { uid: peer.uid, gid: peer.gid },
         ...(params.ptmx ? { ptmx: params.ptmx } : {}),
         indexPolicy: params.indexPolicy,
         log,
       });
-      const entry = restores.add(checkpoint.id, peer.uid, restored, params.ttl);
+      // Someone else's fds held for a day would be a cheap way to pin daemon resources.
+      const ttl =
+        params.ttl === undefined || isRoot(peer) ? params.ttl : Math.min(params.ttl, MAX_USER_TTL);
+      const entry = restores.add(checkpoint.id, peer.uid, restored, ttl);
 
       log.info('restore ready', {
         restore: entry.id,
@@ -64,7 +72,8 @@ async function checkPtmxAccess(peer: PeerCred, ptmx: string): Promise<void> {
   if (isRoot(peer)) return;
   if (ptmx === '/dev/ptmx' || ptmx === '/dev/pts/ptmx') return;
 
-  const inProcessRoot = /^\/proc\/([1-9][0-9]*)\/root\/(?!.*\/\.\.(\/|$))/.exec(ptmx);
+  // Only a ptmx at its usual place in that root; the engine looks it up inside the root.
+  const inProcessRoot = /^\/proc\/([1-9][0-9]*)\/root\/dev\/(pts\/)?ptmx$/.exec(ptmx);
   if (!inProcessRoot) {
     throw new TtycrError('PERMISSION_DENIED', `may not restore through ${ptmx}`, { ptmx });
   }
