@@ -43,3 +43,17 @@ t.test('restore [into another devpts instance, from a checkpoint made in one]', 
   t.equal(restored.ttys[0]!.path, join(target, '3'), 'the result names its path there');
   t.match(send(fdOf(restored, 0, 'master'), slave, 'hi\n'), 'hi', 'bytes flow');
 });
+
+t.test('restore [the ptmx must be a ptmx; one in a task root is looked up there]', async (t) => {
+  const { checkpoint } = await checkpointHolder({ ptys: [{}] });
+  t.throws(
+    () => restoreIt(checkpoint, { ptmx: '/dev/null' }),
+    { message: /\/dev\/null is not a ptmx/ },
+    'a path to another device is refused before anything is opened',
+  );
+
+  const inRoot = `/proc/${process.pid}/root/dev/ptmx`;
+  const restored = restoreIt(checkpoint, { ptmx: inRoot });
+  t.teardown(() => restored.close());
+  t.equal(restored.ttys[0]!.newIndex, checkpoint.ttys[0]!.index, 'a ptmx inside a task root');
+});

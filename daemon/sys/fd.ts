@@ -3,7 +3,7 @@
 import { fstatSync } from 'node:fs';
 
 import { SysError } from './errors.js';
-import { check, libc } from './libc.js';
+import { check, libc, syscallNumber } from './libc.js';
 
 // asm-generic/fcntl.h, which x86-64 and arm64 share for the flags below.
 export const O_RDONLY = 0;
@@ -43,6 +43,10 @@ export const POLLERR = 0x8;
 export const POLLHUP = 0x10;
 
 const open_ = libc.func('int open(const char *path, int flags, int mode)');
+const syscallOpenat2 = libc.func(
+  'long syscall(long number, int dirfd, const char *path, void *how, unsigned long size)',
+);
+const OPENAT2 = syscallNumber('openat2');
 const close_ = libc.func('int close(int fd)');
 const dup_ = libc.func('int dup(int fd)');
 const dup3_ = libc.func('int dup3(int oldfd, int newfd, int flags)');
@@ -54,6 +58,21 @@ const fcntlPtr = libc.func('int fcntl(int fd, int cmd, void *arg)');
 
 export function openPath(path: string, flags: number, mode = 0): number {
   return check('open', path, () => open_(path, flags, mode));
+}
+
+// linux/openat2.h
+export const RESOLVE_NO_MAGICLINKS = 0x02;
+export const RESOLVE_IN_ROOT = 0x10;
+
+/**
+ * openat2(2): opens `path` below `dirfd` with the lookup confined by `resolve`; with
+ * RESOLVE_IN_ROOT, `..` and absolute symlinks stop at `dirfd`, as if it were the root.
+ */
+export function openat2(dirfd: number, path: string, flags: number, resolve: number): number {
+  const how = Buffer.alloc(24);
+  how.writeBigUInt64LE(BigInt(flags), 0);
+  how.writeBigUInt64LE(BigInt(resolve), 16);
+  return check('openat2', path, () => Number(syscallOpenat2(OPENAT2, dirfd, path, how, 24)));
 }
 
 export function close(fd: number): void {

@@ -30,10 +30,10 @@ function describe(target: string | number): string {
 }
 
 /** Syscall numbers for calls glibc 2.36 may not wrap, per architecture (asm/unistd.h). */
-type Syscall = 'pidfd_open' | 'pidfd_getfd' | 'pidfd_send_signal' | 'kcmp';
+type Syscall = 'pidfd_open' | 'pidfd_getfd' | 'pidfd_send_signal' | 'kcmp' | 'openat2';
 const syscallNumbers: Record<string, Record<Syscall, number>> = {
-  x64: { pidfd_open: 434, pidfd_getfd: 438, pidfd_send_signal: 424, kcmp: 312 },
-  arm64: { pidfd_open: 434, pidfd_getfd: 438, pidfd_send_signal: 424, kcmp: 272 },
+  x64: { pidfd_open: 434, pidfd_getfd: 438, pidfd_send_signal: 424, kcmp: 312, openat2: 437 },
+  arm64: { pidfd_open: 434, pidfd_getfd: 438, pidfd_send_signal: 424, kcmp: 272, openat2: 437 },
 };
 
 /** The number of a system call on this machine; throws on an architecture we do not know. */

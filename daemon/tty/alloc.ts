@@ -8,6 +8,7 @@ import { isErrno } from '../sys/errors.js';
 import { closeQuietly, fstat, makedev, O_CLOEXEC, O_PATH, openPath } from '../sys/fd.js';
 import { getPtyIndex, openPtmx } from '../sys/pty.js';
 import type { FdSet } from './fdset.js';
+import { openInRoot, splitProcRoot } from './inroot.js';
 import type { IndexPolicy } from './types.js';
 
 const S_IFMT = 0o170000;
@@ -119,7 +120,9 @@ export function allocate(
  * daemon open another device; every master is then opened through it.
  */
 function openPtmxNode(ptmx: string): number {
-  const node = openPath(ptmx, O_PATH | O_CLOEXEC);
+  // A ptmx inside a task's root is looked up there, so its symlinks cannot lead elsewhere.
+  const inRoot = splitProcRoot(ptmx);
+  const node = inRoot ? openInRoot(inRoot.pid, inRoot.inner) : openPath(ptmx, O_PATH | O_CLOEXEC);
   const st = fstat(node);
   if ((st.mode & S_IFMT) !== S_IFCHR || st.rdev !== makedev(TTYAUX_MAJOR, PTMX_MINOR)) {
     closeQuietly(node);

@@ -1,8 +1,6 @@
 // Collecting: every tty fd the tasks hold, taken with pidfd_getfd and grouped into open file
 // descriptions (dups share one) and into ttys (a master and its pts are one tty).
 
-import { statSync } from 'node:fs';
-
 import { TtycrError } from '../../rpc-schema/errors.js';
 import { isErrno } from '../sys/errors.js';
 import { closeQuietly, fstat, O_CLOEXEC, O_PATH } from '../sys/fd.js';
@@ -11,6 +9,7 @@ import { getPtyIndex, openPeer } from '../sys/pty.js';
 import { getTtyDevice } from '../sys/termios.js';
 import { classifyRdev, ptsIndex, type TtyClass } from './classify.js';
 import type { FdSet } from './fdset.js';
+import { openInRoot } from './inroot.js';
 import { type FdInfo, readFdInfo, readFdNumbers, readFdPath, readFdRdev } from './proc.js';
 
 /** One fd of one task. */
@@ -145,10 +144,25 @@ function locateCtty(pid: number, n: number, fd: number, ptys: Map<string, HeldPt
   const rdev = getTtyDevice(fd);
   if (classifyRdev(rdev) !== 'pts') refuse(pid, n, 'ctty', 'a /dev/tty fd on a non-pty tty');
   const index = ptsIndex(rdev);
-  const node = statSync(`/proc/${pid}/root/dev/pts/${index}`, { throwIfNoEntry: false });
+  const node = ptsNodeInRoot(pid, index);
   if (node?.rdev === rdev) return { devpts: node.dev, index };
   const known = [...ptys.values()].find((p) => p.index === index);
   return { devpts: known?.devpts ?? 0, index };
+}
+
+/** The fstat of /dev/pts/N in the task's root, or null when there is none. */
+export function ptsNodeInRoot(pid: number, index: number) {
+  let name: number;
+  try {
+    name = openInRoot(pid, `/dev/pts/${index}`);
+  } catch {
+    return null;
+  }
+  try {
+    return fstat(name);
+  } finally {
+    closeQuietly(name);
+  }
 }
 
 function locateSlave(fd: number): { devpts: number; index: number } {

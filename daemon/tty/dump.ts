@@ -19,11 +19,12 @@ import {
   openPath,
 } from '../sys/fd.js';
 import { classifyRdev, ptsIndex } from './classify.js';
-import { collect, type HeldFile, type HeldPty, openSlave } from './collect.js';
+import { collect, type HeldFile, type HeldPty, openSlave, ptsNodeInRoot } from './collect.js';
 import { readQueued } from './drivers/pty-data.js';
 import { dumpPty } from './drivers/pty-dump.js';
 import { FdSet } from './fdset.js';
 import { readTaskStat, type TaskStat } from './proc.js';
+import { openInRoot } from './inroot.js';
 import { Tasks } from './tasks.js';
 import type { DumpOptions } from './types.js';
 
@@ -151,8 +152,14 @@ function openFileEntry(id: number, tty: number, file: HeldFile): OpenFile {
  */
 function controllingTty(st: TaskStat, ttys: Tty[], stats: TaskStat[], fds: FdSet): number | null {
   if (st.ttyNr === 0) return null;
-  const held = ttys.find((t) => t.rdev === st.ttyNr);
-  if (held) return held.id;
+  // Every devpts instance numbers its pts 136:N: with two candidates, the task's own /dev/pts
+  // says which instance it is in.
+  const held = ttys.filter((t) => t.rdev === st.ttyNr);
+  if (held.length === 1) return held[0]!.id;
+  if (held.length > 1) {
+    const own = ptsNodeInRoot(st.pid, ptsIndex(st.ttyNr));
+    return (held.find((t) => t.devpts === own?.dev) ?? held[0]!).id;
+  }
   if (classifyRdev(st.ttyNr) !== 'pts') {
     throw new TtycrError(
       'UNSUPPORTED_TTY',
@@ -162,10 +169,14 @@ function controllingTty(st: TaskStat, ttys: Tty[], stats: TaskStat[], fds: FdSet
   }
 
   const index = ptsIndex(st.ttyNr);
-  const path = `/proc/${st.pid}/root/dev/pts/${index}`;
   let fd: number;
   try {
-    fd = fds.add(openPath(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
+    // Found in the task's own /dev/pts, checked to be that pts, then opened for real.
+    const name = fds.add(openInRoot(st.pid, `/dev/pts/${index}`));
+    const node = fstat(name);
+    if ((node.mode & 0o170000) !== 0o020000 || node.rdev !== st.ttyNr) return null;
+    fd = fds.add(openPath(`/proc/self/fd/${name}`, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
+    fds.close(name);
   } catch (err) {
     // Its node is gone (the master closed): the task keeps tty_nr in the image, nothing more.
     if (isErrno(err, 'ENOENT', 'EIO', 'ENXIO')) return null;

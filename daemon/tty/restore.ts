@@ -29,6 +29,8 @@ export function restore(checkpoint: Checkpoint, options: RestoreOptions = {}): R
       }
     }
 
+    if (options.caller) checkUnprivileged(checkpoint);
+
     const wanted = checkpoint.ttys.map((t) => t.index);
     const masters = steps.run('allocate', `ptys on ${ptmx}`, () =>
       allocate(ptmx, wanted, options.indexPolicy ?? 'exact', fds),
@@ -46,7 +48,12 @@ export function restore(checkpoint: Checkpoint, options: RestoreOptions = {}): R
     for (const tty of checkpoint.ttys) {
       const master = masters[tty.id]!;
       const files = filesOf.get(tty.id) ?? [];
-      const pty = restorePty(tty, files, master.fd, cttyNeeds.get(tty.id) ?? 0, fds, steps);
+      const pty = restorePty(tty, files, master.fd, {
+        cttyPeers: cttyNeeds.get(tty.id) ?? 0,
+        caller: options.caller,
+        fds,
+        steps,
+      });
       ptys.set(tty.id, pty);
       ttys.push({
         id: tty.id,
@@ -73,6 +80,28 @@ export function restore(checkpoint: Checkpoint, options: RestoreOptions = {}): R
   } catch (err) {
     fds.closeAll();
     throw err instanceof TtycrError ? err : wrap(err, `restore ${checkpoint.id}`, 'restore');
+  }
+}
+
+/**
+ * What a caller who is not root may not have done for it: a line discipline other than N_TTY
+ * (which may load a kernel module) and locked termios need privileges the caller lacks.
+ */
+function checkUnprivileged(checkpoint: Checkpoint): void {
+  for (const tty of checkpoint.ttys) {
+    if (tty.ldisc) {
+      throw new TtycrError(
+        'PERMISSION_DENIED',
+        `tty ${tty.id}: line discipline ${tty.ldisc} needs root`,
+      );
+    }
+    const locked = tty.lockedTermios;
+    if (
+      locked &&
+      (locked.iflag || locked.oflag || locked.cflag || locked.lflag || locked.cc.some(Boolean))
+    ) {
+      throw new TtycrError('PERMISSION_DENIED', `tty ${tty.id}: locked termios need root`);
+    }
   }
 }
 

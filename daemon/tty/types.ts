@@ -38,6 +38,11 @@ export interface RestoreOptions {
   ptmx?: string;
   indexPolicy?: IndexPolicy;
   log?: Logger;
+  /**
+   * The caller, when it is not root: the restore then does only what the caller could do on a
+   * pty of its own (no line discipline but N_TTY, no locked termios, the pts node its own).
+   */
+  caller?: { uid: number; gid: number };
   /** Tests only: throw at the named step, to prove the rollback. */
   failAt?: string;
 }

@@ -38,18 +38,23 @@ export interface RestoredPty {
   cttyPeers: number[];
 }
 
-/**
- * Restores `tty` on `master` (which `fds` owns). `files` are the image's open files on this
- * tty; `cttyPeers` is how many extra pts fds to open for controlling ttys.
- */
+export interface PtyRestoreContext {
+  /** How many extra pts fds to open for tasks whose controlling tty no fd of theirs held. */
+  cttyPeers: number;
+  /** The caller, when not root: the pts node becomes its own. */
+  caller: { uid: number; gid: number } | undefined;
+  fds: FdSet;
+  steps: Steps;
+}
+
+/** Restores `tty` on `master` (which `ctx.fds` owns); `files` are its open files in the image. */
 export function restorePty(
   tty: Tty,
   files: OpenFile[],
   master: number,
-  cttyPeers: number,
-  fds: FdSet,
-  steps: Steps,
+  ctx: PtyRestoreContext,
 ): RestoredPty {
+  const { cttyPeers, fds, steps } = ctx;
   const what = `pty ${tty.id} (index ${tty.index})`;
   const step = <T>(name: string, fn: () => T): T => steps.run(name, what, fn);
   const result: RestoredPty = {
@@ -76,7 +81,7 @@ export function restorePty(
     return [...ttys, ...result.cttyPeers];
   });
 
-  if (tty.node) step('node', () => setNode(master, tty.node!));
+  if (tty.node) step('node', () => setNode(master, tty.node!, ctx.caller));
   if (tty.termios) step('termios', () => tcsets2(master, tty.termios!));
   if (tty.lockedTermios && !isZero(tty.lockedTermios)) {
     step('locked-termios', () => setLockedTermios(master, tty.lockedTermios!));
@@ -147,12 +152,23 @@ function withPeer(master: number, peers: number[], fn: (fd: number) => void): vo
 }
 
 /** Owner, group and mode of the pts node, changed only where they differ from a new one's. */
-function setNode(master: number, node: NonNullable<Tty['node']>): void {
+/**
+ * Owner, group and mode of the pts node, changed only where they differ from a new one's. A
+ * caller who is not root gets a node of its own: its uid, and the image's group only where that
+ * is its own group or the one devpts gives every new pts.
+ */
+function setNode(
+  master: number,
+  node: NonNullable<Tty['node']>,
+  caller?: PtyRestoreContext['caller'],
+) {
   const peer = openPeer(master, O_PATH);
   try {
     const st = fstat(peer);
     const path = `/proc/self/fd/${peer}`;
-    if (st.uid !== node.uid || st.gid !== node.gid) chownSync(path, node.uid, node.gid);
+    const uid = caller ? caller.uid : node.uid;
+    const gid = !caller || node.gid === caller.gid || node.gid === st.gid ? node.gid : caller.gid;
+    if (st.uid !== uid || st.gid !== gid) chownSync(path, uid, gid);
     if ((st.mode & 0o7777) !== node.mode) chmodSync(path, node.mode);
   } finally {
     closeQuietly(peer);
