@@ -9,6 +9,7 @@ import { Command, Option } from 'commander';
 import winston from 'winston';
 
 import { type Config, ConfigError, loadConfig } from './config.js';
+import { packageVersion } from '../client/version.js';
 import { Daemon } from './daemon.js';
 import { isJournalStream, syslogPrefix } from './journal.js';
 import type { Logger } from './log.js';
@@ -78,21 +79,6 @@ function groupId(group: string): number {
     .find((l) => l.split(':')[0] === group);
   if (!line) throw new ConfigError(`invalid configuration: group ${group} does not exist`);
   return Number(line.split(':')[2]);
-}
-
-function packageVersion(): string {
-  for (const up of ['../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as {
-        name?: string;
-        version?: string;
-      };
-      if (pkg.name === 'ttycr' && pkg.version) return pkg.version;
-    } catch {
-      // Not there: try the next level up.
-    }
-  }
-  return '0.0.0';
 }
 
 async function main(): Promise<void> {
