@@ -40,61 +40,54 @@ interface Sessions {
 export function dumpPty(id: number, pty: HeldPty, rdev: number, tasks: TaskStat[]): Tty {
   const master = pty.masters[0]?.fd ?? -1;
   const slave = openSlave(pty)?.fd ?? -1;
-  const base = {
+  const base: Tty = {
     id,
-    kind: 'pty' as const,
+    kind: 'pty',
     index: pty.index,
     rdev,
     devpts: pty.devpts,
     ptmx: pty.ptmx,
     masterHeld: master >= 0,
     slaveHeld: slave >= 0,
-    orphanMaster: 'close' as 'close' | 'keep',
+    orphanMaster: 'close',
+    hungUp: false,
+    peerClosed: false,
+    locked: false,
+    packet: false,
+    exclusive: false,
+    masterExclusive: false,
+    termios: null,
+    lockedTermios: null,
+    winsize: null,
+    ldisc: null,
+    node: null,
+    session: null,
+    foreground: null,
     data: null,
   };
+  if (master >= 0) return { ...base, ...masterState(master, slave) };
 
-  if (master < 0) {
-    const hungUp = isHungUp(slave);
-    if (hungUp) {
-      return {
-        ...base,
-        hungUp,
-        peerClosed: false,
-        locked: false,
-        packet: false,
-        exclusive: false,
-        masterExclusive: false,
-        termios: null,
-        lockedTermios: null,
-        winsize: null,
-        ldisc: null,
-        node: nodeOf(slave),
-        ...sessionsFromTasks(rdev, tasks),
-      };
-    }
-    // A live pts whose master another process holds: keep the new master for a console.
-    return {
-      ...base,
-      orphanMaster: 'keep',
-      hungUp: false,
-      peerClosed: false,
-      locked: false,
-      packet: false,
-      masterExclusive: false,
-      ...slaveState(slave),
-      termios: tcgets2(slave),
-      lockedTermios: getLockedTermios(slave),
-      winsize: getWinsize(slave),
-      node: nodeOf(slave),
-      ...sessionsFromTasks(rdev, tasks),
-    };
-  }
+  const fromTasks = sessionsFromTasks(rdev, tasks);
+  if (isHungUp(slave)) return { ...base, hungUp: true, node: nodeOf(slave), ...fromTasks };
 
+  // A live pts whose master another process holds: keep the new master for a console.
+  return {
+    ...base,
+    orphanMaster: 'keep',
+    ...slaveState(slave),
+    termios: tcgets2(slave),
+    lockedTermios: getLockedTermios(slave),
+    winsize: getWinsize(slave),
+    node: nodeOf(slave),
+    ...fromTasks,
+  };
+}
+
+/** Everything a master answers for its pty, and the pts-side state through `slave` if held. */
+function masterState(master: number, slave: number): Partial<Tty> {
   const peerClosed = slave < 0 && (pollOne(master, POLLIN, 0) & POLLHUP) !== 0;
   const locked = getPtyLock(master);
   return {
-    ...base,
-    hungUp: false,
     peerClosed,
     locked,
     packet: getPacketMode(master),
