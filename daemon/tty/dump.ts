@@ -10,7 +10,9 @@ import {
   fstat,
   getownEx,
   getsig,
+  major,
   makedev,
+  minor,
   O_CLOEXEC,
   O_NOCTTY,
   O_NONBLOCK,
@@ -163,7 +165,8 @@ function controllingTty(st: TaskStat, ttys: Tty[], stats: TaskStat[], fds: FdSet
   if (classifyRdev(st.ttyNr) !== 'pts') {
     throw new TtycrError(
       'UNSUPPORTED_TTY',
-      `pid ${st.pid}: its controlling tty ${st.ttyNr} is not a pty, which is not supported yet`,
+      `pid ${st.pid}: its controlling tty ${major(st.ttyNr)}:${minor(st.ttyNr)} is no pty, ` +
+        'which is not supported yet',
       { pid: st.pid },
     );
   }

@@ -22,8 +22,8 @@ export function readTaskStat(pid: number): TaskStat {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch {
-    throw new TtycrError('NO_SUCH_PROCESS', `no process ${pid}`);
+  } catch (err) {
+    throw procError(err, pid, 'stat');
   }
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
@@ -38,18 +38,6 @@ export function readTaskStat(pid: number): TaskStat {
     ttyNr: Number(rest[4]),
     tpgid: Number(rest[5]),
   };
-}
-
-/** The real uid of a task (/proc/PID/status Uid: real effective saved fs). */
-export function readTaskUid(pid: number): number {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/status`, 'latin1');
-  } catch {
-    throw new TtycrError('NO_SUCH_PROCESS', `no process ${pid}`);
-  }
-  const line = /^Uid:\s+(\d+)/m.exec(text);
-  return Number(line?.[1] ?? -1);
 }
 
 /** Direct children of every thread of a task. */
@@ -85,13 +73,7 @@ export function readFdNumbers(pid: number): number[] {
   try {
     names = readdirSync(`/proc/${pid}/fd`);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EPERM') {
-      throw new TtycrError('PERMISSION_DENIED', `read fds of pid ${pid}: ${code}`, {
-        errno: code,
-      });
-    }
-    throw new TtycrError('NO_SUCH_PROCESS', `no process ${pid}`);
+    throw procError(err, pid, 'fd');
   }
   return names.map(Number).sort((a, b) => a - b);
 }
@@ -131,4 +113,20 @@ export function readFdPath(pid: number, fd: number): string {
   } catch {
     return '';
   }
+}
+
+/**
+ * The error for a /proc read of a task that failed: the task is gone (ENOENT, ESRCH), the caller
+ * may not look (EACCES, EPERM), or anything else, named with its path and errno.
+ */
+function procError(err: unknown, pid: number, entry: string): TtycrError {
+  const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+  if (code === 'ENOENT' || code === 'ESRCH') {
+    return new TtycrError('NO_SUCH_PROCESS', `no process ${pid}`, { pid });
+  }
+  const message = `read /proc/${pid}/${entry}: ${code}`;
+  if (code === 'EACCES' || code === 'EPERM') {
+    return new TtycrError('PERMISSION_DENIED', message, { pid, errno: code });
+  }
+  return new TtycrError('SYSCALL_FAILED', message, { pid, errno: code });
 }

@@ -202,7 +202,10 @@ function discard(master: number, packet: boolean, count: number): void {
   while (seen < count) {
     const left = deadline - Date.now();
     if (left <= 0 || !(pollOne(master, POLLIN, left) & POLLIN)) {
-      throw new TtycrError('SYSCALL_FAILED', `queued input: ${seen} of ${count} bytes landed`);
+      throw new TtycrError(
+        'BUSY',
+        `queued input: ${seen} of ${count} bytes echoed on master fd ${master} in ${WAIT_MS} ms`,
+      );
     }
     const n = readSome(master, buf);
     seen += Math.max(0, packet ? n - 1 : n);
@@ -218,7 +221,10 @@ function writeOutput(master: number, slave: number, final: Termios, output: Buff
     const deadline = Date.now() + WAIT_MS;
     while (inputQueued(master) < before + output.length) {
       if (Date.now() > deadline) {
-        throw new TtycrError('SYSCALL_FAILED', 'queued output did not reach the master in time');
+        throw new TtycrError(
+          'BUSY',
+          `queued output: ${output.length} bytes missed master fd ${master} after ${WAIT_MS} ms`,
+        );
       }
       pollOne(master, POLLIN, 1);
     }
