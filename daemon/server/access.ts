@@ -1,9 +1,10 @@
 // Who may do what (DESIGN 9): root anything; anyone else only their own dumpable processes,
 // their own checkpoints and the restores they started.
 
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 
 import { TtycrError } from '../../rpc-schema/errors.js';
+import { readTaskCreds } from '../tty/proc.js';
 
 /** The credentials of the process at the other end of a connection (SO_PEERCRED). */
 export interface PeerCred {
@@ -21,40 +22,13 @@ export function maySee(peer: PeerCred, ownerUid: number): boolean {
   return isRoot(peer) || peer.uid === ownerUid;
 }
 
-interface ProcessIds {
-  uids: number[];
-  gids: number[];
-}
-
-/** The Uid and Gid lines of /proc/PID/status (real, effective, saved, fs); NO_SUCH_PROCESS. */
-async function processIds(pid: number): Promise<ProcessIds> {
-  let status: string;
-  try {
-    status = await readFile(`/proc/${pid}/status`, 'utf8');
-  } catch {
-    throw new TtycrError('NO_SUCH_PROCESS', `no process ${pid}`, { pid });
-  }
-
-  const field = (name: string): number[] => {
-    const line = status.split('\n').find((l) => l.startsWith(`${name}:`));
-    return line
-      ? line
-          .slice(name.length + 1)
-          .trim()
-          .split(/\s+/)
-          .map(Number)
-      : [];
-  };
-  return { uids: field('Uid'), gids: field('Gid') };
-}
-
 /**
  * Throws unless the caller may checkpoint `pid`: root may; anyone else only a process whose
  * uids and gids are all the caller's (as ptrace requires) and that is dumpable. A process that
  * is not dumpable has its /proc/PID directory owned by root, which is the check used here.
  */
 export async function checkMayDump(peer: PeerCred, pid: number): Promise<void> {
-  const ids = await processIds(pid);
+  const ids = readTaskCreds(pid);
   if (isRoot(peer)) return;
 
   const denied = (why: string): TtycrError =>
@@ -73,27 +47,4 @@ export async function checkMayDump(peer: PeerCred, pid: number): Promise<void> {
     throw new TtycrError('NO_SUCH_PROCESS', `no process ${pid}`, { pid });
   }
   if (owner !== peer.uid) throw denied('it is not dumpable');
-}
-
-/** `pid` and every descendant, through /proc/PID/task/TID/children. Gone tasks are skipped. */
-export async function descendants(pid: number): Promise<number[]> {
-  const seen = new Set<number>([pid]);
-  const queue = [pid];
-  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
-    let tids: string[];
-    try {
-      tids = await readdir(`/proc/${next}/task`);
-    } catch {
-      continue;
-    }
-    for (const tid of tids) {
-      const children = await readFile(`/proc/${next}/task/${tid}/children`, 'utf8').catch(() => '');
-      for (const child of children.split(/\s+/).filter(Boolean).map(Number)) {
-        if (seen.has(child)) continue;
-        seen.add(child);
-        queue.push(child);
-      }
-    }
-  }
-  return [...seen];
 }

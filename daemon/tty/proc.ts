@@ -40,6 +40,29 @@ export function readTaskStat(pid: number): TaskStat {
   };
 }
 
+export interface TaskCreds {
+  /** Real, effective, saved and filesystem uid, in that order. */
+  uids: number[];
+  /** Real, effective, saved and filesystem gid, in that order. */
+  gids: number[];
+}
+
+/** The Uid and Gid lines of /proc/PID/status; a line that is missing gives an empty list. */
+export function readTaskCreds(pid: number): TaskCreds {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/status`, 'latin1');
+  } catch (err) {
+    throw procError(err, pid, 'status');
+  }
+
+  const ids = (name: string): number[] => {
+    const line = new RegExp(`^${name}:(.*)$`, 'm').exec(text);
+    return line ? line[1]!.trim().split(/\s+/).map(Number) : [];
+  };
+  return { uids: ids('Uid'), gids: ids('Gid') };
+}
+
 /** Direct children of every thread of a task. */
 export function readChildren(pid: number): number[] {
   const children: number[] = [];

@@ -3,7 +3,8 @@
 import { TtycrError } from '../../../rpc-schema/errors.js';
 import { type Checkpoint, CheckpointSchema } from '../../../rpc-schema/image.js';
 import { decodeImage, encodeImage } from '../../store/image.js';
-import { checkMayDump, descendants, isRoot, maySee, type PeerCred } from '../access.js';
+import { readTree } from '../../tty/proc.js';
+import { checkMayDump, isRoot, maySee, type PeerCred } from '../access.js';
 import { type DaemonParts, type Handlers, loadVisible, type ParamsOf } from './context.js';
 import { checkpointSummary, ttySummary } from './summary.js';
 
@@ -123,7 +124,7 @@ async function checkDumpAccess(
   if (isRoot(peer) || !params.tree) return;
 
   for (const pid of params.pids) {
-    for (const child of await descendants(pid)) {
+    for (const child of readTree(pid)) {
       // A child that exited meanwhile is not dumped either.
       await checkMayDump(peer, child).catch((err: unknown) => {
         if (!(err instanceof TtycrError && err.reason === 'NO_SUCH_PROCESS')) throw err;
