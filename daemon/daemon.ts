@@ -1,7 +1,7 @@
 // The daemon's parts put together: store, restores in flight and dispatch, serving each
 // connection the transport accepts, and the clean stop.
 
-import { TtycrError } from '../rpc-schema/errors.js';
+import { toRpcError, TtycrError } from '../rpc-schema/errors.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import type { Connection, IncomingLine, LimitReason } from './server/connection.js';
@@ -100,12 +100,7 @@ export class Daemon {
       idle: 'connection idle too long',
       'too-many-connections': 'too many connections',
     };
-    const err = new TtycrError('LIMIT_EXCEEDED', messages[reason], { limit: reason });
-    const error = {
-      code: err.code,
-      message: err.message,
-      data: { ...err.data, reason: err.reason },
-    };
+    const error = toRpcError(new TtycrError('LIMIT_EXCEEDED', messages[reason], { limit: reason }));
     return JSON.stringify({ jsonrpc: '2.0', id: null, error });
   }
 
@@ -127,7 +122,8 @@ function truncatedReply(text: string, fds: number[]): Reply {
   } catch {
     // Not JSON either: the id stays null.
   }
-  const err = new TtycrError('FDS_TRUNCATED', 'more fds were sent than the daemon takes');
-  const error = { code: err.code, message: err.message, data: { reason: err.reason } };
+  const error = toRpcError(
+    new TtycrError('FDS_TRUNCATED', 'more fds were sent than the daemon takes'),
+  );
   return { reply: JSON.stringify({ jsonrpc: '2.0', id, error }), fds: [] };
 }

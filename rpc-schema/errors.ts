@@ -55,3 +55,15 @@ export class TtycrError extends Error {
     return errorReasons[this.reason];
   }
 }
+
+/** A JSON-RPC error object: what a reply's `error` member holds. */
+export interface RpcError {
+  code: number;
+  message: string;
+  data: ErrorData;
+}
+
+/** The JSON-RPC error object for an application error, its reason word in `data`. */
+export function toRpcError(err: TtycrError): RpcError {
+  return { code: err.code, message: err.message, data: { ...err.data, reason: err.reason } };
+}

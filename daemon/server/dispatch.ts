@@ -11,7 +11,7 @@ import {
   JSONRPCServer,
 } from 'json-rpc-2.0';
 
-import { errorReasons, TtycrError } from '../../rpc-schema/errors.js';
+import { errorReasons, toRpcError, TtycrError } from '../../rpc-schema/errors.js';
 import { type MethodName, methods } from '../../rpc-schema/methods.js';
 import { type Logger, silentLogger } from '../log.js';
 import { SysError } from '../sys/errors.js';
@@ -111,7 +111,7 @@ export class Dispatcher {
     } catch (err) {
       for (const fd of call.fds) closeQuietly(fd);
       call.delivered?.(false);
-      const error = this.toRpcError(req.method, err, peer);
+      const error = this.handlerError(req.method, err, peer);
       return replyOf(
         createJSONRPCErrorResponse(req.id ?? null, error.code, error.message, error.data),
       );
@@ -154,13 +154,13 @@ export class Dispatcher {
         for (const fd of call.fds.splice(0)) closeQuietly(fd);
         call.delivered?.(false);
         delete call.delivered;
-        throw this.toRpcError(name, err, call.peer);
+        throw this.handlerError(name, err, call.peer);
       }
     };
   }
 
   /** The JSON-RPC error for what a handler threw, logged here: the request finally fails here. */
-  private toRpcError(method: string, err: unknown, peer: PeerCred): JSONRPCErrorException {
+  private handlerError(method: string, err: unknown, peer: PeerCred): JSONRPCErrorException {
     if (err instanceof TtycrError) {
       // The caller's mistake (no such id, not theirs, a dead pid) is info; a failing syscall
       // behind an application error is the daemon's, and an error.
@@ -171,7 +171,8 @@ export class Dispatcher {
         error: err.message,
         uid: peer.uid,
       });
-      return new JSONRPCErrorException(err.message, err.code, { ...err.data, reason: err.reason });
+      const error = toRpcError(err);
+      return new JSONRPCErrorException(error.message, error.code, error.data);
     }
     if (err instanceof SysError) {
       this.log.error('request failed', {
@@ -228,7 +229,8 @@ function invalidRequest(id: JSONRPCID, why: string): JSONRPCResponse {
 }
 
 function errorResponse(id: JSONRPCID, err: TtycrError): JSONRPCResponse {
-  return createJSONRPCErrorResponse(id, err.code, err.message, { ...err.data, reason: err.reason });
+  const error = toRpcError(err);
+  return createJSONRPCErrorResponse(id, error.code, error.message, error.data);
 }
 
 function replyOf(response: JSONRPCResponse): Reply {
