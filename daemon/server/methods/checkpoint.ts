@@ -2,7 +2,7 @@
 
 import { TtycrError } from '../../../rpc-schema/errors.js';
 import { type Checkpoint, CheckpointSchema } from '../../../rpc-schema/image.js';
-import { decodeImage, encodeImage } from '../../store/image.js';
+import { decodeImage, encodeImage, firstIssue } from '../../store/image.js';
 import { readTree } from '../../tty/proc.js';
 import { checkMayDump, isRoot, maySee, type PeerCred } from '../access.js';
 import { type DaemonParts, type Handlers, loadVisible, type ParamsOf } from './context.js';
@@ -147,7 +147,5 @@ function parseImported(raw: unknown): Checkpoint {
 
   const checked = CheckpointSchema.safeParse(raw);
   if (checked.success) return checked.data;
-  const issue = checked.error.issues[0];
-  const where = issue?.path.map(String).join('.') || 'checkpoint';
-  throw new TtycrError('INVALID_IMAGE', `invalid image: ${where}: ${issue?.message ?? 'invalid'}`);
+  throw new TtycrError('INVALID_IMAGE', `invalid image: ${firstIssue(checked.error)}`);
 }
