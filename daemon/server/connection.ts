@@ -119,11 +119,6 @@ export class Connection {
     return this.closedFor !== null;
   }
 
-  /** Bytes queued for the peer and not yet written. */
-  get queuedBytes(): number {
-    return this.queue.reduce((sum, out) => sum + out.data.length, 0);
-  }
-
   /**
    * Sends one line (a '\n' is added) with `fds` in the same sendmsg. Returns false when the
    * connection is closing or closed and the line was dropped.

@@ -13,11 +13,6 @@ export function errnoName(errno: number): string {
   return errnoNames.get(errno) ?? `errno ${errno}`;
 }
 
-/** The errno value of a symbolic name; throws for a name Node does not know. */
-export function errnoValue(name: keyof typeof constants.errno): number {
-  return constants.errno[name];
-}
-
 /**
  * A failed system call. `message` reads `ioctl TIOCGPTN fd 12: ENOTTY`: the call, the object it
  * was made on, and the errno name, so that a log line or an RPC error needs no other context.

@@ -1,9 +1,8 @@
-// Process calls the exec shim needs and Node does not offer: execvp, and the session id.
+// Process calls the exec shim needs and Node does not offer: execvp, and the process group.
 
 import { check, libc } from './libc.js';
 
 const execvp_ = libc.func('int execvp(const char *file, const char **argv)');
-const getsid_ = libc.func('int getsid(int pid)');
 const getpgrp_ = libc.func('int getpgrp()');
 
 /**
@@ -15,11 +14,6 @@ export function execvp(file: string, argv: readonly string[]): never {
   const args = [...argv, null];
   check('execvp', file, () => execvp_(file, args));
   throw new Error('execvp returned without an error');
-}
-
-/** getsid(2) of `pid` (0: this process). */
-export function getsid(pid = 0): number {
-  return check('getsid', `pid ${pid}`, () => getsid_(pid));
 }
 
 /** getpgrp(2): this process's group. */

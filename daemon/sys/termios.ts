@@ -15,13 +15,10 @@ const TIOCEXCL = 0x540c;
 const TIOCNXCL = 0x540d;
 const TIOCGEXCL = 0x80045440;
 const TIOCSCTTY = 0x540e;
-const TIOCNOTTY = 0x5422;
 const TIOCGPGRP = 0x540f;
 const TIOCSPGRP = 0x5410;
 const TIOCGSID = 0x5429;
 const TIOCINQ = 0x541b;
-const TIOCOUTQ = 0x5411;
-const TIOCVHANGUP = 0x5437;
 const TIOCGDEV = 0x80045432;
 
 /** Number of control characters in the kernel's struct termios (asm-generic/termbits.h). */
@@ -168,10 +165,6 @@ export function setControllingTty(fd: number, steal = false): void {
   ioctlVal(fd, TIOCSCTTY, 'TIOCSCTTY', steal ? 1 : 0);
 }
 
-export function dropControllingTty(fd: number): void {
-  ioctlVal(fd, TIOCNOTTY, 'TIOCNOTTY', 0);
-}
-
 /** TIOCGPGRP: the foreground process group (0 if none); on a pty master it answers for the pts. */
 export function getForegroundGroup(fd: number): number {
   return ioctlGetInt(fd, TIOCGPGRP, 'TIOCGPGRP');
@@ -189,15 +182,6 @@ export function getSession(fd: number): number {
 /** TIOCINQ: bytes readable now (in canonical mode, only complete lines count). */
 export function inputQueued(fd: number): number {
   return ioctlGetInt(fd, TIOCINQ, 'TIOCINQ');
-}
-
-export function outputQueued(fd: number): number {
-  return ioctlGetInt(fd, TIOCOUTQ, 'TIOCOUTQ');
-}
-
-/** TIOCVHANGUP: hang up the tty (needs CAP_SYS_ADMIN). */
-export function vhangup(fd: number): void {
-  ioctlVal(fd, TIOCVHANGUP, 'TIOCVHANGUP', 0);
 }
 
 /** TIOCGDEV: the device number of the tty behind this fd (the pts behind a /dev/tty fd). */
