@@ -14,13 +14,15 @@
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { closeQuietly } from '../sys/fd.js';
-import { MAX_IOV, recvWithFds, sendWithFds } from '../sys/scm.js';
+import { recvWithFds } from '../sys/scm.js';
 import type { PeerCred } from '../sys/socket.js';
 import { getPeerCred } from '../sys/socket.js';
 import { IncomingLine, LineSplitter } from './lines.js';
+import { Outbox, type SendOptions, type WriteResult } from './outbox.js';
 import { EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, reactor, type Watch } from './reactor.js';
 
 export { IncomingLine } from './lines.js';
+export type { SendOptions } from './outbox.js';
 
 export type LineHandler = (line: IncomingLine, conn: Connection) => void | Promise<unknown>;
 
@@ -46,23 +48,6 @@ export interface ConnectionOptions {
   logger?: Logger;
 }
 
-export interface SendOptions {
-  /** Close the passed fds once they went out (or when the send is dropped). */
-  closeFds?: boolean;
-  /**
-   * Told once whether the line's first bytes (and so its fds) went into the socket: true after
-   * that sendmsg, false when the line is dropped unsent (the connection closed first).
-   */
-  onSent?: (sent: boolean) => void;
-}
-
-interface Outgoing {
-  data: Buffer;
-  fds: readonly number[];
-  closeFds: boolean;
-  onSent: ((sent: boolean) => void) | undefined;
-}
-
 export const DEFAULT_MAX_LINE_BYTES = 1 << 20;
 const READ_SIZE = 64 * 1024;
 /** One read buffer for every connection: reads happen one at a time on the main thread. */
@@ -80,7 +65,7 @@ export class Connection {
   private readonly log: Logger;
   private readonly splitter: LineSplitter;
   private readonly watch: Watch;
-  private readonly queue: Outgoing[] = [];
+  private readonly outbox: Outbox;
   private idleTimer: NodeJS.Timeout | undefined;
   private inFlight = 0;
   private reading = true;
@@ -100,6 +85,7 @@ export class Connection {
     this.onClose = options.onClose ?? (() => {});
     this.finished = new Promise((resolve) => (this.settle = resolve));
     this.splitter = new LineSplitter(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
+    this.outbox = new Outbox(fd);
     this.watch = reactor().add(
       fd,
       this.interest,
@@ -133,9 +119,9 @@ export class Connection {
     }
     if (line.includes('\n')) throw new Error('send: a line must not contain a newline');
 
-    this.queue.push({ data: Buffer.from(line + '\n'), fds, closeFds, onSent: options.onSent });
+    this.outbox.push(Buffer.from(line + '\n'), fds, options);
     this.touch();
-    if (this.queue.length === 1) this.flush();
+    if (this.outbox.size === 1) this.flush();
     return this.closedFor === null;
   }
 
@@ -162,10 +148,7 @@ export class Connection {
     closeQuietly(this.fd);
     clearTimeout(this.idleTimer);
     this.splitter.dispose();
-    for (const out of this.queue.splice(0)) {
-      if (out.closeFds) for (const fd of out.fds) closeQuietly(fd);
-      out.onSent?.(false);
-    }
+    this.outbox.drop();
     try {
       this.onClose(reason, this, error);
     } finally {
@@ -285,30 +268,22 @@ export class Connection {
 
   private maybeFinish(): void {
     if (this.closedFor !== null || this.ending === null) return;
-    if (this.queue.length === 0 && (this.inFlight === 0 || this.ending !== 'end')) {
+    if (this.outbox.size === 0 && (this.inFlight === 0 || this.ending !== 'end')) {
       this.destroy(this.ending);
     }
   }
 
   private flush(): void {
-    while (this.queue.length > 0 && this.closedFor === null) {
-      const batch = this.nextBatch();
-      let sent: number | null;
-      try {
-        sent = sendWithFds(
-          this.fd,
-          batch.map((out) => out.data),
-          batch[0]!.fds,
-        );
-      } catch (err) {
-        this.writeFailed(err as Error);
-        return;
-      }
-      if (sent === null) {
-        this.setInterest(this.interest | EPOLLOUT);
-        return;
-      }
-      this.consume(sent);
+    let result: WriteResult;
+    try {
+      result = this.outbox.write();
+    } catch (err) {
+      this.writeFailed(err as Error);
+      return;
+    }
+    if (result === 'blocked') {
+      this.setInterest(this.interest | EPOLLOUT);
+      return;
     }
 
     if (this.closedFor === null) {
@@ -323,43 +298,6 @@ export class Connection {
     this.destroy('error', err);
   }
 
-  /**
-   * What the next sendmsg carries. A line with fds goes alone: the reader's read ends with the
-   * segment that carried fds, and its splitter gives them to the read's last line, so any line
-   * in the same sendmsg after it (or before it) would take its fds. Fd-less lines are gathered.
-   */
-  private nextBatch(): Outgoing[] {
-    const batch = [this.queue[0]!];
-    if (batch[0]!.fds.length > 0) return batch;
-    for (let i = 1; i < this.queue.length && batch.length < MAX_IOV; i++) {
-      const next = this.queue[i]!;
-      if (next.fds.length > 0) break;
-      batch.push(next);
-    }
-    return batch;
-  }
-
-  /** Drops `sent` bytes from the head of the queue; fds went with the first byte. */
-  private consume(sent: number): void {
-    const head = this.queue[0]!;
-    if (head.closeFds) for (const fd of head.fds) closeQuietly(fd);
-    head.fds = [];
-    head.onSent?.(true);
-    head.onSent = undefined;
-
-    let left = sent;
-    while (left > 0) {
-      const out = this.queue[0]!;
-      if (left >= out.data.length) {
-        left -= out.data.length;
-        this.queue.shift();
-      } else {
-        out.data = out.data.subarray(left);
-        left = 0;
-      }
-    }
-  }
-
   private setInterest(events: number): void {
     if (events === this.interest || this.closedFor !== null) return;
     this.interest = events;
@@ -372,7 +310,7 @@ export class Connection {
 
   private idle(): void {
     if (this.closedFor !== null) return;
-    if (this.inFlight > 0 || this.queue.length > 0) {
+    if (this.inFlight > 0 || this.outbox.size > 0) {
       this.touch();
       return;
     }
