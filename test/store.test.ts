@@ -1,7 +1,15 @@
 // The checkpoint store on its own: durable writes, private modes, leftovers removed at open,
 // every kind of damaged image reported as IMAGE_CORRUPT.
 
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -9,6 +17,7 @@ import t from 'tap';
 
 import { TtycrError } from '../rpc-schema/errors.js';
 import type { Checkpoint } from '../rpc-schema/image.js';
+import { silentLogger } from '../daemon/log.js';
 import { CheckpointStore } from '../daemon/store/store.js';
 import { encodeImage } from '../daemon/store/image.js';
 
@@ -116,4 +125,24 @@ t.test('store [damaged images]', async (t) => {
     'the good one loads',
   );
   t.equal(listed.filter((e) => e.error).length, damage.length, 'the damaged ones carry errors');
+});
+
+t.test('store [directory sync fails after the rename]', async (t) => {
+  const state = tempState(t);
+  const warnings: string[] = [];
+  const log = { ...silentLogger, warn: (message: string) => void warnings.push(message) };
+  const checkpoints = join(state, 'checkpoints');
+  const away = join(state, 'away');
+  // With the store directory moved away, opening it for the fsync fails with ENOENT.
+  const store = await CheckpointStore.open(state, {
+    log,
+    afterRename: async () => renameSync(checkpoints, away),
+  });
+  const id = await store.newId();
+
+  t.equal(await reasonOf(store.save(checkpointOf(id))), 'no error', 'the save succeeds');
+  t.same(warnings, ['checkpoint saved, store directory not synced'], 'a warning says so');
+  renameSync(away, checkpoints);
+  t.same((await store.load(id)).id, id, 'the checkpoint is stored');
+  t.equal(await store.count(), 1, 'and counted');
 });

@@ -24,12 +24,15 @@ export interface StoreOptions {
   log?: Logger;
   /** Tests only: called once the temporary directory is complete, before the rename. */
   beforeRename?: (tempDir: string) => Promise<void>;
+  /** Tests only: called once the checkpoint is in place, before the store directory's fsync. */
+  afterRename?: (finalDir: string) => Promise<void>;
 }
 
 export class CheckpointStore {
   readonly dir: string;
   private readonly log: Logger;
   private readonly beforeRename: StoreOptions['beforeRename'];
+  private readonly afterRename: StoreOptions['afterRename'];
   /** Checkpoint directories, kept here: only this daemon writes the store. */
   private stored = 0;
 
@@ -37,6 +40,7 @@ export class CheckpointStore {
     this.dir = dir;
     this.log = options.log ?? silentLogger;
     this.beforeRename = options.beforeRename;
+    this.afterRename = options.afterRename;
   }
 
   /**
@@ -65,7 +69,10 @@ export class CheckpointStore {
     }
   }
 
-  /** Writes a checkpoint under its id, durably, or throws and leaves nothing behind. */
+  /**
+   * Writes a checkpoint under its id, durably, or throws and leaves nothing behind. Once the
+   * rename put it in place it is saved: a failing fsync of the store directory only warns.
+   */
   async save(checkpoint: Checkpoint): Promise<void> {
     const bytes = encodeImage(checkpoint);
     const finalDir = this.pathOf(checkpoint.id);
@@ -81,12 +88,22 @@ export class CheckpointStore {
         throw new TtycrError('BUSY', `checkpoint ${checkpoint.id} already exists`);
       }
       await rename(tempDir, finalDir);
-      this.stored++;
-      await syncDir(this.dir);
     } catch (err) {
       await rm(tempDir, { recursive: true, force: true });
       throw err;
     }
+    this.stored++;
+
+    // The rename is the commit point: from here on every request sees the checkpoint, so a
+    // failing fsync must not report the save as failed. Only surviving a crash is in doubt.
+    await this.afterRename?.(finalDir);
+    await syncDir(this.dir).catch((err: unknown) => {
+      this.log.warn('checkpoint saved, store directory not synced', {
+        checkpoint: checkpoint.id,
+        path: this.dir,
+        error: errCode(err),
+      });
+    });
   }
 
   /** The checkpoint with this id: NOT_FOUND, or IMAGE_CORRUPT saying what is wrong with it. */
