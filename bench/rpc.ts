@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, connect as netConnect } from 'node:net';
+import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -17,10 +17,12 @@ import { closeQuietly } from '../daemon/sys/fd.js';
 const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 const mainPath = fileURLToPath(new URL(`../daemon/main${ext}`, import.meta.url));
 const holderPath = fileURLToPath(new URL(`./pty-holder${ext}`, import.meta.url));
+const echoPath = fileURLToPath(new URL(`./transport-echo${ext}`, import.meta.url));
 
 const ROUNDTRIPS = 10_000;
 const CLAIMS = 200;
 const PENDING_PAIRS = 1000;
+const SETTLE_MS = 10_000;
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
@@ -61,7 +63,9 @@ class Caller {
 async function startDaemon(dir: string): Promise<ChildProcess> {
   const socket = join(dir, 'ttycrd.sock');
   const args = ['--socket', socket, '--state-dir', join(dir, 'state'), '--log-level', 'warn'];
-  const proc = spawn(process.execPath, [...process.execArgv, mainPath, ...args], {
+  // The flag the daemon's shebang gives it (daemon/main.ts), since the bench runs main.js directly.
+  const flags = [...process.execArgv, '--max-semi-space-size=1'];
+  const proc = spawn(process.execPath, [...flags, mainPath, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, TTYCRD_LOG_FORMAT: 'json' },
   });
@@ -91,12 +95,16 @@ async function startHolder(pairs: number): Promise<ChildProcess> {
   return proc;
 }
 
-/** The same 10,000 sequential round trips through a `net` server that echoes each line. */
+/**
+ * The same 10,000 sequential round trips through a `net` server that echoes each line, run as a
+ * process of its own like the daemon: a wake-up across processes costs far more than one within.
+ */
 async function echoRoundtrips(dir: string): Promise<number[]> {
   const path = join(dir, 'echo.sock');
-  const server = createServer((socket) => socket.pipe(socket));
-  server.listen(path);
-  await once(server, 'listening');
+  const server = spawn(process.execPath, [echoPath, 'net', path], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  await once(createInterface({ input: server.stdout! }), 'line');
 
   const client = netConnect(path);
   await once(client, 'connect');
@@ -121,7 +129,8 @@ async function echoRoundtrips(dir: string): Promise<number[]> {
     times.push(micros(start));
   }
   client.destroy();
-  server.close();
+  server.stdin!.end();
+  await once(server, 'exit');
   return times;
 }
 
@@ -174,6 +183,16 @@ export async function benchRpc(): Promise<object[]> {
       bench: 'daemon.rss_mb',
       pending_pairs: PENDING_PAIRS,
       pending_fds: status.pendingFds,
+      rss_mb: rssMb(daemon.pid!),
+    });
+
+    // Pending restores sit idle until claimed: V8 gives back the garbage of the checkpoint and
+    // the restore once the daemon has been idle a while. What stays is the real cost.
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    lines.push({
+      bench: 'daemon.rss_mb',
+      pending_pairs: PENDING_PAIRS,
+      after_idle_ms: SETTLE_MS,
       rss_mb: rssMb(daemon.pid!),
     });
   } finally {
