@@ -33,6 +33,7 @@ export interface CheckpointArgs {
   tree?: boolean;
   name?: string;
   freeze?: boolean;
+  freezer?: string;
   data?: boolean;
   kill?: boolean;
 }
@@ -47,6 +48,7 @@ export const checkpoint: Command<CheckpointArgs> = async (client, args) => {
     data: args.data ?? false,
     kill: args.kill ?? false,
     ...(args.name ? { name: args.name } : {}),
+    ...(args.freezer ? { freezer: args.freezer } : {}),
   });
   const result = await withProgress(`checkpointing ${what}\u2026`, call);
   return { result, text: format.formatCheckpointCreated(result) };

@@ -114,6 +114,12 @@ export const methods = {
         pids: z.array(pid).min(1).max(4096),
         tree: z.boolean().default(false).describe('include all descendants'),
         freeze: z.boolean().default(false).describe('SIGSTOP the tasks while dumping'),
+        freezer: z
+          .string()
+          .startsWith('/sys/fs/cgroup/')
+          .max(4096)
+          .optional()
+          .describe('freeze this cgroup (v2 or the v1 freezer) instead of SIGSTOP; root only'),
         data: z.boolean().default(false).describe('save queued input and output (needs freeze)'),
         kill: z.boolean().default(false).describe('SIGKILL the tasks after a complete dump'),
         name: z.string().min(1).max(128).optional(),

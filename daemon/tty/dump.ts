@@ -28,6 +28,7 @@ import { FdSet } from './fdset.js';
 import { readTaskStat, type TaskStat } from './proc.js';
 import { openInRoot } from './inroot.js';
 import { Tasks } from './tasks.js';
+import { CgroupFreezer } from './cgroup.js';
 import type { DumpOptions } from './types.js';
 
 const PTS_MAJOR = 136;
@@ -36,12 +37,18 @@ export async function dump(pids: number[], options: DumpOptions): Promise<Checkp
   const log = options.log ?? silentLogger;
   const tree = options.tree ?? false;
   const tasks = new Tasks();
+  const cgroup = options.freezer ? new CgroupFreezer(options.freezer) : null;
   const fds = new FdSet();
   let killed = false;
 
   try {
     tasks.add(pids, tree);
-    if (options.freeze || options.data) await tasks.freeze(pids, tree);
+    if (cgroup) {
+      await cgroup.freeze();
+      tasks.add(pids, tree);
+    } else if (options.freeze || options.data) {
+      await tasks.freeze(pids, tree);
+    }
 
     // Asked only now: a stopped task cannot exec into something else behind our back.
     for (const pid of tasks.pids) await options.authorize?.(pid);
@@ -53,13 +60,15 @@ export async function dump(pids: number[], options: DumpOptions): Promise<Checkp
 
     await options.commit?.(checkpoint);
     if (options.kill) {
-      await tasks.kill(log);
+      // A task in a v1 freezer dies of SIGKILL only once thawed.
+      await tasks.kill(log, () => cgroup?.thaw());
       killed = true;
     }
     return checkpoint;
   } finally {
     fds.closeAll();
     if (!killed) tasks.thaw();
+    cgroup?.thaw();
     tasks.close();
   }
 }
@@ -112,7 +121,7 @@ function build(
     kernel: release(),
     options: {
       tree: options.tree ?? false,
-      freeze: (options.freeze || options.data) ?? false,
+      freeze: (options.freeze || options.data || !!options.freezer) ?? false,
       data: options.data ?? false,
       kill: options.kill ?? false,
     },

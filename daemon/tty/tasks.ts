@@ -86,9 +86,10 @@ export class Tasks {
    * SIGKILLs every task and waits, up to WAIT_MS, until each has exited: its files are closed
    * by then, so a restore right after finds the pty index free. A task still there is logged.
    */
-  async kill(log: Logger): Promise<void> {
+  async kill(log: Logger, afterSignal?: () => void): Promise<void> {
     for (const pid of this.pids) this.signalQuietly(pid, SIGKILL);
     this.stoppedHere.clear();
+    afterSignal?.();
     const deadline = Date.now() + WAIT_MS;
     for (const [pid, pidfd] of this.pidfds) {
       // A pidfd turns readable once its process has exited.

@@ -14,6 +14,8 @@ export interface DumpOptions {
   tree?: boolean;
   /** SIGSTOP the tasks for the dump and SIGCONT them after. */
   freeze?: boolean;
+  /** A cgroup to freeze instead (v2 cgroup.freeze or the v1 freezer); implies freeze. */
+  freezer?: string;
   /** Save queued input and output; requires freeze. */
   data?: boolean;
   /** SIGKILL the tasks once the dump is complete and committed. */

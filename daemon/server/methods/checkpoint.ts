@@ -32,6 +32,7 @@ export function checkpointMethods(parts: DaemonParts): Handlers<CheckpointMethod
         uid: peer.uid,
         tree: params.tree,
         freeze: params.freeze,
+        freezer: params.freezer,
         data: params.data,
         kill: params.kill,
         // The image is on disk before any task is killed or thawed.
@@ -120,6 +121,10 @@ async function checkDumpAccess(
   peer: PeerCred,
   params: ParamsOf<'checkpoint.create'>,
 ): Promise<void> {
+  // Freezing a cgroup stops every task in it, whoever owns them: root only.
+  if (params.freezer && !isRoot(peer)) {
+    throw new TtycrError('PERMISSION_DENIED', 'only root may freeze a cgroup (--freezer)');
+  }
   for (const pid of params.pids) await checkMayDump(peer, pid);
   if (isRoot(peer) || !params.tree) return;
 
