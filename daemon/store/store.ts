@@ -1,14 +1,14 @@
 // Checkpoints on disk: one directory per checkpoint under STATE/checkpoints, each written whole
 // to a temporary directory, fsynced and renamed into place, so a crash leaves all or nothing.
 
-import { constants as fsConstants } from 'node:fs';
-import { chmod, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { constants as fsConstants, type Stats } from 'node:fs';
+import { chmod, type FileHandle, lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { TtycrError } from '../../rpc-schema/errors.js';
 import type { Checkpoint } from '../../rpc-schema/image.js';
 import { type Logger, silentLogger } from '../log.js';
-import { decodeImage, encodeImage } from './image.js';
+import { decodeImage, encodeImage, MAX_IMAGE_BYTES } from './image.js';
 import { newCheckpointId, randomSuffix } from './ids.js';
 
 const IMAGE_FILE = 'image.json';
@@ -22,6 +22,8 @@ export type StoredCheckpoint =
 
 export interface StoreOptions {
   log?: Logger;
+  /** Largest image file saved or read; default MAX_IMAGE_BYTES (why that: see there). */
+  maxImageBytes?: number;
   /** Tests only: called once the temporary directory is complete, before the rename. */
   beforeRename?: (tempDir: string) => Promise<void>;
   /** Tests only: called once the checkpoint is in place, before the store directory's fsync. */
@@ -31,6 +33,7 @@ export interface StoreOptions {
 export class CheckpointStore {
   readonly dir: string;
   private readonly log: Logger;
+  private readonly maxImageBytes: number;
   private readonly beforeRename: StoreOptions['beforeRename'];
   private readonly afterRename: StoreOptions['afterRename'];
   /** Checkpoint directories, kept here: only this daemon writes the store. */
@@ -39,6 +42,7 @@ export class CheckpointStore {
   private constructor(dir: string, options: StoreOptions) {
     this.dir = dir;
     this.log = options.log ?? silentLogger;
+    this.maxImageBytes = options.maxImageBytes ?? MAX_IMAGE_BYTES;
     this.beforeRename = options.beforeRename;
     this.afterRename = options.afterRename;
   }
@@ -72,9 +76,18 @@ export class CheckpointStore {
   /**
    * Writes a checkpoint under its id, durably, or throws and leaves nothing behind. Once the
    * rename put it in place it is saved: a failing fsync of the store directory only warns.
+   * An image over maxImageBytes is LIMIT_EXCEEDED: load() would refuse to read it back.
    */
   async save(checkpoint: Checkpoint): Promise<void> {
     const bytes = encodeImage(checkpoint);
+    if (bytes.length > this.maxImageBytes) {
+      throw new TtycrError(
+        'LIMIT_EXCEEDED',
+        `checkpoint ${checkpoint.id}: image of ${bytes.length} bytes is over the ` +
+          `${this.maxImageBytes} bytes the store takes`,
+        { id: checkpoint.id, limit: 'image-bytes' },
+      );
+    }
     const finalDir = this.pathOf(checkpoint.id);
     const tempDir = join(this.dir, `${TEMP_PREFIX}${checkpoint.id}-${randomSuffix(6)}`);
 
@@ -106,22 +119,16 @@ export class CheckpointStore {
     });
   }
 
-  /** The checkpoint with this id: NOT_FOUND, or IMAGE_CORRUPT saying what is wrong with it. */
+  /**
+   * The checkpoint with this id: NOT_FOUND, or IMAGE_CORRUPT saying what is wrong with it. What
+   * sits in the store directory is not trusted to be what save() wrote: see readImage.
+   */
   async load(id: string): Promise<Checkpoint> {
-    const path = join(this.pathOf(id), IMAGE_FILE);
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new TtycrError('NOT_FOUND', `no checkpoint ${id}`, { id });
-      }
-      throw new TtycrError('IMAGE_CORRUPT', `checkpoint ${id}: read ${path}: ${errCode(err)}`, {
-        id,
-        errno: errCode(err),
-      });
-    }
-    return decodeImage(text, id);
+    const dir = this.pathOf(id);
+    const path = join(dir, IMAGE_FILE);
+    await checkCheckpointDir(dir, id);
+    const bytes = await readImage(path, id, this.maxImageBytes);
+    return decodeImage(bytes.toString('utf8'), id, path);
   }
 
   /** Every stored checkpoint, oldest id first; one that cannot be read carries its error. */
@@ -179,6 +186,94 @@ export class CheckpointStore {
     if (!idPattern.test(id)) throw new TtycrError('NOT_FOUND', `no checkpoint ${id}`, { id });
     return join(this.dir, id);
   }
+}
+
+/**
+ * NOT_FOUND when `dir` is gone; IMAGE_CORRUPT unless it is a directory itself, not a symlink to
+ * one (that would read an image from anywhere) nor a FIFO or device. The state directory is
+ * root's alone (0700), so only root could swap it between this lstat and the open after it.
+ */
+async function checkCheckpointDir(dir: string, id: string): Promise<void> {
+  let st: Stats;
+  try {
+    st = await lstat(dir);
+  } catch (err) {
+    if (errCode(err) === 'ENOENT') throw new TtycrError('NOT_FOUND', `no checkpoint ${id}`, { id });
+    throw corrupt(id, `lstat ${dir}: ${errCode(err)}`, errCode(err));
+  }
+  if (!st.isDirectory()) {
+    throw corrupt(id, `${dir} is a ${kindOf(st)}, not a checkpoint directory`);
+  }
+}
+
+/** What an image is opened with; see readImage. */
+const IMAGE_OPEN_FLAGS =
+  fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK | fsConstants.O_NOCTTY;
+
+/**
+ * The bytes of the image file at `path`, which must be a regular file of at most `maxBytes`.
+ * O_NOFOLLOW refuses a symlink (ELOOP); O_NONBLOCK makes opening a FIFO return at once instead of
+ * holding a threadpool thread until some writer appears, and the fstat then refuses it before a
+ * read could wait; O_NOCTTY keeps a planted tty from becoming the daemon's controlling terminal.
+ * Reading stops at the size fstat gave, so a file that grows meanwhile costs no more. Anything
+ * else wrong is IMAGE_CORRUPT naming the call and errno. The bytes never go into a message.
+ */
+async function readImage(path: string, id: string, maxBytes: number): Promise<Buffer> {
+  let file: FileHandle;
+  try {
+    file = await open(path, IMAGE_OPEN_FLAGS);
+  } catch (err) {
+    const code = errCode(err);
+    // A checkpoint deleted while it was read (delete renames its directory, then removes it).
+    if (code === 'ENOENT') throw new TtycrError('NOT_FOUND', `no checkpoint ${id}`, { id });
+    if (code === 'ELOOP') throw corrupt(id, `${path} is a symlink, not an image file`, code);
+    throw corrupt(id, `open ${path}: ${code}`, code);
+  }
+
+  try {
+    const st = await file.stat().catch((err: unknown) => {
+      throw corrupt(id, `fstat ${path}: ${errCode(err)}`, errCode(err));
+    });
+    if (!st.isFile()) throw corrupt(id, `${path} is a ${kindOf(st)}, not a regular file`);
+    if (st.size > maxBytes) {
+      throw corrupt(id, `${path} is ${st.size} bytes, over the ${maxBytes} an image may have`);
+    }
+
+    const bytes = Buffer.alloc(st.size);
+    let got = 0;
+    while (got < bytes.length) {
+      const { bytesRead } = await file
+        .read(bytes, got, bytes.length - got, got)
+        .catch((err: unknown) => {
+          throw corrupt(id, `read ${path}: ${errCode(err)}`, errCode(err));
+        });
+      // A file that shrank meanwhile: what is there is decoded, and fails as truncated.
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return bytes.subarray(0, got);
+  } finally {
+    await file.close().catch(() => {});
+  }
+}
+
+function corrupt(id: string, why: string, errno?: string): TtycrError {
+  return new TtycrError('IMAGE_CORRUPT', `checkpoint ${id}: ${why}`, {
+    id,
+    ...(errno === undefined ? {} : { errno }),
+  });
+}
+
+/** What kind of file `st` is, for a message. */
+function kindOf(st: Stats): string {
+  if (st.isFile()) return 'regular file';
+  if (st.isDirectory()) return 'directory';
+  if (st.isSymbolicLink()) return 'symlink';
+  if (st.isFIFO()) return 'FIFO';
+  if (st.isSocket()) return 'socket';
+  if (st.isCharacterDevice()) return 'character device';
+  if (st.isBlockDevice()) return 'block device';
+  return 'file of unknown type';
 }
 
 /** mkdir -p with mode 0700, whatever the umask; an existing directory is tightened to 0700. */
