@@ -9,7 +9,8 @@
 //
 // A line handler may return a promise: the line's fds stay open until it settles, and a peer
 // that half-closed still gets its replies before the connection closes. A line over
-// maxLineBytes, or an idle timeout, sends the `goodbye(reason)` line (if any) and closes.
+// maxLineBytes, an unfinished line that would take more than is left of the shared inputBudget,
+// or an idle timeout, sends the `goodbye(reason)` line (if any) and closes.
 
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
@@ -17,17 +18,21 @@ import { closeQuietly } from '../sys/fd.js';
 import { recvWithFds } from '../sys/scm.js';
 import type { PeerCred } from '../sys/socket.js';
 import { getPeerCred } from '../sys/socket.js';
-import { IncomingLine, LineSplitter } from './lines.js';
+import { IncomingLine, type InputBudget, LineSplitter } from './lines.js';
 import { Outbox, type SendOptions, type WriteResult } from './outbox.js';
 import { EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, reactor, type Watch } from './reactor.js';
 
-export { IncomingLine } from './lines.js';
+export { IncomingLine, InputBudget } from './lines.js';
 export type { SendOptions } from './outbox.js';
 
 export type LineHandler = (line: IncomingLine, conn: Connection) => void | Promise<unknown>;
 
-/** Why a connection closed. `end`: the peer finished; `local`: end() or destroy() was called. */
-export type CloseReason = 'end' | 'local' | 'idle' | 'line-too-long' | 'rejected' | 'error';
+/**
+ * Why a connection closed. `end`: the peer finished; `local`: end() or destroy() was called;
+ * `input-budget`: its unfinished line did not fit in what the shared inputBudget had left.
+ */
+export type CloseReason =
+  'end' | 'local' | 'idle' | 'line-too-long' | 'input-budget' | 'rejected' | 'error';
 
 /** The limits whose breach gets the peer a last line before the close. */
 export type LimitReason = 'line-too-long' | 'idle' | 'too-many-connections';
@@ -39,18 +44,27 @@ export interface ConnectionOptions {
   goodbye?: (reason: LimitReason, conn: Connection) => string | undefined;
   /** Longest line accepted, without its '\n'. Default 1 MiB. */
   maxLineBytes?: number;
+  /**
+   * Shared by the connections of a listener: their unfinished lines together stay within it.
+   * A line that would go over is treated as a line over maxLineBytes (goodbye 'line-too-long').
+   * None: each connection is bounded by maxLineBytes alone.
+   */
+  inputBudget?: InputBudget;
   /** Room for fds in each read; more sent with one line flags it truncated. Default 64. */
   maxFdsPerLine?: number;
   /** Close after this long with no bytes either way and no handler running; 0: never. */
   idleTimeoutMs?: number;
-  /** After an overlong line: close (default), or skip that line and keep reading. */
+  /** After an overlong line (or one over the budget): close (default), or skip it, read on. */
   closeOnLongLine?: boolean;
   logger?: Logger;
 }
 
 export const DEFAULT_MAX_LINE_BYTES = 1 << 20;
 const READ_SIZE = 64 * 1024;
-/** One read buffer for every connection: reads happen one at a time on the main thread. */
+/**
+ * One read buffer for every connection: reads happen one at a time on the main thread, and the
+ * splitter copies out only the unfinished line it keeps.
+ */
 const readBuffer = Buffer.alloc(READ_SIZE);
 
 export class Connection {
@@ -84,7 +98,10 @@ export class Connection {
     this.onLine = options.onLine ?? (() => {});
     this.onClose = options.onClose ?? (() => {});
     this.finished = new Promise((resolve) => (this.settle = resolve));
-    this.splitter = new LineSplitter(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
+    this.splitter = new LineSplitter(
+      options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+      options.inputBudget,
+    );
     this.outbox = new Outbox(fd);
     this.watch = reactor().add(
       fd,
@@ -98,6 +115,11 @@ export class Connection {
       this.idleTimer = setTimeout(() => this.idle(), idle);
       this.idleTimer.unref();
     }
+  }
+
+  /** Bytes of an unfinished line held for this connection. */
+  get bufferedInput(): number {
+    return this.splitter.buffered;
   }
 
   /** Whether the socket is closed. */
@@ -201,10 +223,11 @@ export class Connection {
       }
 
       this.touch();
-      const chunk = Buffer.from(readBuffer.subarray(0, got.bytes));
-      for (const line of this.splitter.feed(chunk, got.fds, got.truncated)) {
+      const fed = this.splitter.feed(readBuffer.subarray(0, got.bytes), got.fds, got.truncated);
+      for (const [i, line] of fed.entries()) {
         if (this.closedFor !== null || !this.reading) line?.closeFds();
         else if (line) this.deliver(line);
+        else if (i === fed.length - 1 && this.splitter.overBudget) this.overBudget();
         else this.lineTooLong();
       }
 
@@ -216,8 +239,33 @@ export class Connection {
   private lineTooLong(): void {
     // A client's bad input, not the daemon's trouble.
     this.log.info('line too long', { peerPid: this.peer.pid, fd: this.fd });
+    this.refuseLine('line-too-long');
+  }
+
+  /**
+   * Unfinished lines of all connections fill the input budget: the daemon turns clients away,
+   * so a warning, once a minute (many connections are refused at once); the rest at debug.
+   */
+  private overBudget(): void {
+    const budget = this.options.inputBudget!;
+    const { warn, refusedSince } = budget.refused();
+    const fields = {
+      peerPid: this.peer.pid,
+      fd: this.fd,
+      budgetBytes: budget.limit,
+      heldBytes: budget.used,
+      refusedSince,
+    };
+    const message = 'input budget full: refused a connection with an unfinished request line';
+    if (warn) this.log.warn(message, fields);
+    else this.log.debug(message, fields);
+    this.refuseLine('input-budget');
+  }
+
+  /** A line the splitter dropped: the goodbye, then close or (if so configured) read on. */
+  private refuseLine(closeReason: CloseReason): void {
     if (this.options.closeOnLongLine ?? true) {
-      this.refuse('line-too-long', 'line-too-long');
+      this.refuse('line-too-long', closeReason);
       return;
     }
     const reply = this.options.goodbye?.('line-too-long', this);

@@ -3,7 +3,8 @@
 //
 // Why the last byte: the kernel ends a stream read right after the part that carried fds, and a
 // sendmsg with fds starts at the beginning of a line (Connection.send makes it so), so the fds
-// belong to the line the read ended in. A line longer than the limit is never buffered whole.
+// belong to the line the read ended in. A line longer than the limit is never buffered whole,
+// and the unfinished lines of all connections together stay within a shared InputBudget.
 
 import { closeQuietly } from '../sys/fd.js';
 
@@ -39,25 +40,93 @@ export class IncomingLine {
   }
 }
 
+/**
+ * Bytes of unfinished lines that the connections sharing it may hold together. maxLineBytes
+ * bounds one connection; this bounds them all, so that a thousand connections each sending most
+ * of a 1 MiB line and no newline cost the daemon the budget, not a GiB. Only a line split across
+ * reads is held: one that comes whole in one read is split straight out of the read buffer, so
+ * small requests are served even while slow senders hold the whole budget.
+ */
+export class InputBudget {
+  readonly limit: number;
+  private usedBytes = 0;
+  private lastWarning = -Infinity;
+  private refusedSinceWarning = 0;
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  /** Bytes held now. */
+  get used(): number {
+    return this.usedBytes;
+  }
+
+  /** Takes `bytes` if they fit, and says whether they did. */
+  take(bytes: number): boolean {
+    if (this.usedBytes + bytes > this.limit) return false;
+    this.usedBytes += bytes;
+    return true;
+  }
+
+  give(bytes: number): void {
+    this.usedBytes -= bytes;
+  }
+
+  /**
+   * Counts a refusal. Many connections are refused at once when the budget runs out, so only
+   * the first in each `quietMs` should be a warning; the others are counted into the next one.
+   */
+  refused(now = Date.now(), quietMs = 60_000): { warn: boolean; refusedSince: number } {
+    if (now - this.lastWarning < quietMs) {
+      this.refusedSinceWarning++;
+      return { warn: false, refusedSince: this.refusedSinceWarning };
+    }
+    const refusedSince = this.refusedSinceWarning;
+    this.lastWarning = now;
+    this.refusedSinceWarning = 0;
+    return { warn: true, refusedSince };
+  }
+}
+
 /** What one read yields, in stream order: lines, and null where a line went over the limit. */
 export type Fed = (IncomingLine | null)[];
 
 export class LineSplitter {
+  /** The unfinished line: copies of exactly its bytes, so nothing more stays pinned. */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private pendingFds: number[] = [];
   private pendingTruncated = false;
   /** After an overlong line: drop bytes until its end, then go on with the next line. */
   private discarding = false;
+  private readonly budget: InputBudget;
+  private lastOverBudget = false;
 
-  constructor(private readonly maxLineBytes: number) {}
+  /** Without a budget this splitter's unfinished line is bounded by maxLineBytes alone. */
+  constructor(
+    private readonly maxLineBytes: number,
+    budget?: InputBudget,
+  ) {
+    this.budget = budget ?? new InputBudget(Infinity);
+  }
+
+  /**
+   * Whether the last null of the latest feed() was for the shared budget, not the line limit.
+   * Only the unfinished line at the end of a read is held, so only the last null can be.
+   */
+  get overBudget(): boolean {
+    return this.lastOverBudget;
+  }
 
   /**
    * Adds one read's bytes and fds. Returns the complete lines in order, with a null where a line
-   * went over the limit (its bytes and fds are dropped as they come, never buffered whole).
+   * went over the limit or would have taken more than the budget has left (its bytes and fds are
+   * dropped as they come, never buffered whole). The caller may reuse `chunk` once this returns.
    */
   feed(chunk: Buffer, fds: number[], truncated: boolean): Fed {
     const lines: Fed = [];
+    this.lastOverBudget = false;
     const lastNewline = chunk.lastIndexOf(0x0a);
     // The fds go to the line holding the chunk's last byte: the partial line when the chunk
     // does not end in '\n', otherwise the last complete line.
@@ -100,18 +169,25 @@ export class LineSplitter {
     if (this.discarding) {
       this.dropPending();
     } else if (rest.length > 0) {
-      this.pending.push(rest);
-      this.pendingBytes += rest.length;
-      if (this.pendingBytes > this.maxLineBytes) {
+      const overLine = this.pendingBytes + rest.length > this.maxLineBytes;
+      if (overLine || !this.budget.take(rest.length)) {
         lines.push(null);
+        this.lastOverBudget = !overLine;
         this.discarding = true;
         this.dropPending();
+      } else {
+        // A copy of just these bytes: the caller reuses its read buffer, and a view would keep
+        // the whole read it came from alive. Unpooled, so it pins no shared slab either.
+        const kept = Buffer.allocUnsafeSlow(rest.length);
+        rest.copy(kept);
+        this.pending.push(kept);
+        this.pendingBytes += rest.length;
       }
     }
     return lines;
   }
 
-  /** Bytes of a line not yet ended. */
+  /** Bytes of a line not yet ended, held (and taken from the budget) until it ends. */
   get buffered(): number {
     return this.pendingBytes;
   }
@@ -136,18 +212,22 @@ export class LineSplitter {
     if (text.endsWith('\r')) text = text.slice(0, -1);
     const allFds = [...this.pendingFds, ...fds];
     const line = new IncomingLine(text, allFds, this.pendingTruncated || truncated);
-    this.pending = [];
-    this.pendingBytes = 0;
     this.pendingFds = [];
-    this.pendingTruncated = false;
+    this.reset();
     return line;
   }
 
   private dropPending(): void {
     for (const fd of this.pendingFds) closeQuietly(fd);
+    this.pendingFds = [];
+    this.reset();
+  }
+
+  /** Lets go of the unfinished line's bytes: they go back to the budget and to the GC. */
+  private reset(): void {
+    this.budget.give(this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
-    this.pendingFds = [];
     this.pendingTruncated = false;
   }
 }

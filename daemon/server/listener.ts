@@ -7,7 +7,8 @@
 //
 // listen() removes a stale socket file only when nothing answers on it, and sets the mode and
 // group before listen(2), so no one connects through wider permissions. Over maxConnections a
-// new connection is accepted, sent the goodbye('too-many-connections') line and closed.
+// new connection is accepted, sent the goodbye('too-many-connections') line and closed. The
+// connections share one InputBudget for their unfinished lines (maxBufferedInputBytes).
 
 import { chmodSync, chownSync, lstatSync, unlinkSync } from 'node:fs';
 import { constants } from 'node:os';
@@ -26,7 +27,8 @@ import {
   listen,
   socket,
 } from '../sys/socket.js';
-import { Connection, type ConnectionOptions } from './connection.js';
+import { Connection, type ConnectionOptions, DEFAULT_MAX_LINE_BYTES } from './connection.js';
+import { InputBudget } from './lines.js';
 import { EPOLLIN, reactor, type Watch } from './reactor.js';
 
 export interface ListenerOptions extends ConnectionOptions {
@@ -34,6 +36,12 @@ export interface ListenerOptions extends ConnectionOptions {
   onConnection: (conn: Connection) => void;
   /** Open connections at most; more are refused. Default 1024. */
   maxConnections?: number;
+  /**
+   * Bytes of unfinished lines all connections together may hold; a connection whose line would
+   * go over is refused like one over maxLineBytes. Default DEFAULT_MAX_BUFFERED_INPUT_BYTES, or
+   * maxLineBytes if that is more, so that one connection alone can always send a whole line.
+   */
+  maxBufferedInputBytes?: number;
   /** Socket file mode. Default 0o660. */
   mode?: number;
   /** Group to give the socket file; unchanged if omitted. */
@@ -42,6 +50,13 @@ export interface ListenerOptions extends ConnectionOptions {
   closeGraceMs?: number;
   logger?: Logger;
 }
+
+/**
+ * 64 MiB: room for 64 requests of the default 1 MiB line limit on their way in at once, far more
+ * than clients send (most requests are a few hundred bytes and arrive in one read, never held),
+ * while 1024 connections each holding a nearly full line would otherwise cost 1 GiB.
+ */
+export const DEFAULT_MAX_BUFFERED_INPUT_BYTES = 64 << 20;
 
 const BACKLOG = 4096;
 const ACCEPTS_PER_WAKEUP = 64;
@@ -55,8 +70,12 @@ export class Listener {
   /** The socket file this listener created and removes on close; null for an adopted fd. */
   readonly path: string | null;
   readonly connections = new Set<Connection>();
+  /** What the unfinished lines of all connections hold, and may hold. */
+  readonly inputBudget: InputBudget;
 
   private readonly options: ListenerOptions;
+  /** The options each Connection is made with: the listener's, and the shared budget. */
+  private readonly connectionOptions: ConnectionOptions;
   private readonly log: Logger;
   private watch: Watch | null;
   private closing: Promise<void> | null = null;
@@ -68,6 +87,11 @@ export class Listener {
     this.path = path;
     this.options = options;
     this.log = options.logger ?? silentLogger;
+    this.inputBudget = new InputBudget(
+      options.maxBufferedInputBytes ??
+        Math.max(DEFAULT_MAX_BUFFERED_INPUT_BYTES, options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES),
+    );
+    this.connectionOptions = { ...options, inputBudget: this.inputBudget };
     // A bug while admitting one connection is logged; the listener keeps accepting.
     this.watch = reactor().add(
       fd,
@@ -148,7 +172,7 @@ export class Listener {
   private admit(fd: number): void {
     let conn: Connection;
     try {
-      conn = new Connection(fd, this.options);
+      conn = new Connection(fd, this.connectionOptions);
     } catch (err) {
       // The peer may already be gone (getsockopt fails on a reset socket).
       closeQuietly(fd);
