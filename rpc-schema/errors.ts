@@ -31,6 +31,10 @@ export const ErrorDataSchema = z
     reason: ErrorReasonSchema,
     errno: z.string().optional().describe('errno name, where a system call failed'),
     step: z.string().optional().describe('the step that failed, for restore and checkpoint'),
+    param: z
+      .string()
+      .optional()
+      .describe('the request parameter at fault: such an error is sent as -32602 invalid params'),
   })
   .catchall(z.unknown());
 

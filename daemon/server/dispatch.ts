@@ -161,6 +161,20 @@ export class Dispatcher {
 
   /** The JSON-RPC error for what a handler threw, logged here: the request finally fails here. */
   private handlerError(method: string, err: unknown, peer: PeerCred): JSONRPCErrorException {
+    if (err instanceof TtycrError && err.data.param !== undefined) {
+      // A parameter only the handler could judge (a path that is no ptmx) is bad params, like
+      // one the schema refused: the caller's mistake, sent without a reason word.
+      this.log.info('request failed', {
+        method,
+        reason: 'INVALID_PARAMS',
+        param: err.data.param,
+        error: err.message,
+        uid: peer.uid,
+      });
+      return new JSONRPCErrorException(err.message, JSONRPCErrorCode.InvalidParams, {
+        ...err.data,
+      });
+    }
     if (err instanceof TtycrError) {
       // The caller's mistake (no such id, not theirs, a dead pid) is info; a failing syscall
       // behind an application error is the daemon's, and an error.

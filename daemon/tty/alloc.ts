@@ -5,7 +5,16 @@ import { readFileSync } from 'node:fs';
 
 import { TtycrError } from '../../rpc-schema/errors.js';
 import { isErrno } from '../sys/errors.js';
-import { closeQuietly, fstat, makedev, O_CLOEXEC, O_PATH, openPath } from '../sys/fd.js';
+import {
+  closeQuietly,
+  fstat,
+  major,
+  makedev,
+  minor,
+  O_CLOEXEC,
+  O_PATH,
+  openPath,
+} from '../sys/fd.js';
 import { getPtyIndex, openPtmx } from '../sys/pty.js';
 import type { FdSet } from './fdset.js';
 import { openInRoot, splitProcRoot } from './inroot.js';
@@ -13,6 +22,9 @@ import type { IndexPolicy } from './types.js';
 
 const S_IFMT = 0o170000;
 const S_IFCHR = 0o020000;
+const S_IFBLK = 0o060000;
+const S_IFDIR = 0o040000;
+const S_IFREG = 0o100000;
 const TTYAUX_MAJOR = 5;
 const PTMX_MINOR = 2;
 
@@ -117,7 +129,8 @@ export function allocate(
 
 /**
  * The ptmx, looked up once and checked to be one (rdev 5:2), so that a path never makes the
- * daemon open another device; every master is then opened through it.
+ * daemon open another device; every master is then opened through it. A path to something else
+ * is the caller's bad `ptmx` parameter (data.param), not a bad image.
  */
 function openPtmxNode(ptmx: string): number {
   // A ptmx inside a task's root is looked up there, so its symlinks cannot lead elsewhere.
@@ -126,9 +139,23 @@ function openPtmxNode(ptmx: string): number {
   const st = fstat(node);
   if ((st.mode & S_IFMT) !== S_IFCHR || st.rdev !== makedev(TTYAUX_MAJOR, PTMX_MINOR)) {
     closeQuietly(node);
-    throw new TtycrError('INVALID_IMAGE', `${ptmx} is not a ptmx (rdev 5:2)`, { path: ptmx });
+    const want = `want char ${TTYAUX_MAJOR}:${PTMX_MINOR}`;
+    throw new TtycrError('NOT_FOUND', `ptmx ${ptmx} is not a ptmx (${fileKind(st)}, ${want})`, {
+      param: 'ptmx',
+      path: ptmx,
+    });
   }
   return node;
+}
+
+/** What a file is, for a message: `char 1:3`, `block 8:0`, `directory`, `regular file`. */
+function fileKind(st: { mode: number; rdev: number }): string {
+  const type = st.mode & S_IFMT;
+  const dev = `${major(st.rdev)}:${minor(st.rdev)}`;
+  if (type === S_IFCHR) return `char ${dev}`;
+  if (type === S_IFBLK) return `block ${dev}`;
+  if (type === S_IFDIR) return 'directory';
+  return type === S_IFREG ? 'regular file' : 'not a device';
 }
 
 function open(node: number, ptmx: string, wanted: number): number {
