@@ -45,6 +45,26 @@ t.test('restore --ptmx [a device that is not a ptmx]', async (t) => {
   );
 });
 
+t.test('restore --ptmx [a path that does not exist]', async (t) => {
+  const since = daemon.logs.length;
+  const run = await ttycr(daemon.socket, ['restore', id, '--ptmx', '/nonexistent/ptmx']);
+  t.equal(run.code, 2, 'a bad argument: exit 2');
+  t.match(
+    run.stderr,
+    /^ttycr: INVALID_REQUEST: .*ptmx \/nonexistent\/ptmx: open \/nonexistent\/ptmx: ENOENT/,
+    'names the path, the call and the errno',
+  );
+  t.match(
+    failures(since),
+    [{ level: 'info', reason: 'INVALID_PARAMS', param: 'ptmx' }],
+    'logged once, at info',
+  );
+  t.notOk(
+    daemon.logs.slice(since).some((entry) => entry.level === 'error'),
+    "the caller's mistake is not logged as an error",
+  );
+});
+
 t.test('restore.start ptmx [over the socket: invalid params with the parameter]', async (t) => {
   const client = await RpcClient.connect(daemon.socket);
   t.teardown(() => client.close());
@@ -61,5 +81,28 @@ t.test('restore.start ptmx [over the socket: invalid params with the parameter]'
   );
   t.notOk(dir.error?.data?.reason, 'no reason word: this is not an application failure');
 
+  const missing = await client.call('restore.start', { id, ptmx: '/nonexistent' });
+  t.match(
+    missing.error,
+    {
+      code: -32602,
+      data: { param: 'ptmx', path: '/nonexistent', errno: 'ENOENT' },
+    },
+    'a missing path: -32602 with its errno',
+  );
+
+  const inRoot = await client.call('restore.start', {
+    id,
+    ptmx: `/proc/${process.pid}/root/nonexistent/ptmx`,
+  });
+  t.match(
+    inRoot.error,
+    {
+      code: -32602,
+      message: /ptmx \/proc\/\d+\/root\/nonexistent\/ptmx: openat2 nonexistent\/ptmx: ENOENT/,
+      data: { param: 'ptmx', errno: 'ENOENT' },
+    },
+    "a path missing in a task's root: the same",
+  );
   t.equal((await client.call('daemon.status')).error, undefined, 'the connection still works');
 });

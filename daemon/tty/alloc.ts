@@ -129,13 +129,27 @@ export function allocate(
 
 /**
  * The ptmx, looked up once and checked to be one (rdev 5:2), so that a path never makes the
- * daemon open another device; every master is then opened through it. A path to something else
- * is the caller's bad `ptmx` parameter (data.param), not a bad image.
+ * daemon open another device; every master is then opened through it. A path that leads nowhere
+ * or to something else is the caller's bad `ptmx` parameter (data.param), not a bad image.
  */
 function openPtmxNode(ptmx: string): number {
   // A ptmx inside a task's root is looked up there, so its symlinks cannot lead elsewhere.
   const inRoot = splitProcRoot(ptmx);
-  const node = inRoot ? openInRoot(inRoot.pid, inRoot.inner) : openPath(ptmx, O_PATH | O_CLOEXEC);
+  let node: number;
+  try {
+    node = inRoot ? openInRoot(inRoot.pid, inRoot.inner) : openPath(ptmx, O_PATH | O_CLOEXEC);
+  } catch (err) {
+    // ELOOP: a magic link inside a task's root, which the lookup refuses to follow.
+    if (isErrno(err, 'ENOENT', 'ENOTDIR', 'ELOOP')) {
+      throw new TtycrError('NOT_FOUND', `ptmx ${ptmx}: ${err.message}`, {
+        param: 'ptmx',
+        path: ptmx,
+        errno: err.code,
+      });
+    }
+    throw err;
+  }
+
   const st = fstat(node);
   if ((st.mode & S_IFMT) !== S_IFCHR || st.rdev !== makedev(TTYAUX_MAJOR, PTMX_MINOR)) {
     closeQuietly(node);
