@@ -103,10 +103,17 @@ export function readFdNumbers(pid: number): number[] {
 
 /**
  * The rdev of what a task's fd points at, through the /proc magic link (a stat, not an open:
- * opening /proc/PID/fd/N of a master would make a new pty). 0 for anything but a char device.
+ * opening /proc/PID/fd/N of a master would make a new pty). 0 for anything but a char device,
+ * and for an fd closed meanwhile. Following the link needs ptrace access to the task, which even
+ * root can lack (a task with capabilities the daemon has not): that is PERMISSION_DENIED.
  */
 export function readFdRdev(pid: number, fd: number): number {
-  const st = statSync(`/proc/${pid}/fd/${fd}`, { throwIfNoEntry: false });
+  let st;
+  try {
+    st = statSync(`/proc/${pid}/fd/${fd}`, { throwIfNoEntry: false });
+  } catch (err) {
+    throw fdError(err, pid, fd, 'stat', `/proc/${pid}/fd/${fd}`);
+  }
   return st?.isCharacterDevice() ? st.rdev : 0;
 }
 
@@ -121,8 +128,10 @@ export function readFdInfo(pid: number, fd: number): FdInfo | null {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'latin1');
-  } catch {
-    return null;
+  } catch (err) {
+    // A tty fd skipped because it could not be read would be missing from the image unsaid.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw fdError(err, pid, fd, 'read', `/proc/${pid}/fdinfo/${fd}`);
   }
   const pos = /^pos:\s+(\d+)/m.exec(text);
   const flags = /^flags:\s+([0-7]+)/m.exec(text);
@@ -136,6 +145,18 @@ export function readFdPath(pid: number, fd: number): string {
   } catch {
     return '';
   }
+}
+
+/** The error for a look at one fd of a task in /proc that failed, but not with ENOENT. */
+function fdError(err: unknown, pid: number, fd: number, call: string, path: string): TtycrError {
+  const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+  const message = `${call} ${path}: ${code}`;
+  if (code === 'ESRCH') return new TtycrError('NO_SUCH_PROCESS', `no process ${pid}`, { pid });
+  if (code === 'EACCES' || code === 'EPERM') {
+    const denied = `may not look at fd ${fd} of pid ${pid}: ${message}`;
+    return new TtycrError('PERMISSION_DENIED', denied, { pid, fd, errno: code });
+  }
+  return new TtycrError('SYSCALL_FAILED', message, { pid, fd, errno: code });
 }
 
 /**
