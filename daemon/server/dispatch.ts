@@ -37,6 +37,13 @@ export interface DispatcherOptions {
 /** The most requests one batch may hold: each runs at once, so a batch is a burst of work. */
 const MAX_BATCH = 100;
 
+/**
+ * The deepest params may nest (an image is about 8 levels). JSON.parse takes any depth, but
+ * JSON.stringify, zod and the handlers recurse, and a stack overflow there would be a bug's
+ * internal error rather than the caller's mistake.
+ */
+export const MAX_PARAMS_DEPTH = 64;
+
 export class Dispatcher {
   private readonly server = new JSONRPCServer<CallContext>({ errorListener: () => {} });
   private readonly log: Logger;
@@ -136,6 +143,14 @@ export class Dispatcher {
   private wrap(name: MethodName, handler: Handler<MethodName>) {
     const spec = methods[name];
     return async (raw: unknown, call: CallContext): Promise<unknown> => {
+      if (nestsDeeper(raw, MAX_PARAMS_DEPTH)) {
+        this.log.debug('invalid params', { method: name, depth: `> ${MAX_PARAMS_DEPTH}` });
+        throw new JSONRPCErrorException(
+          `invalid params for ${name}: nested deeper than ${MAX_PARAMS_DEPTH} levels`,
+          JSONRPCErrorCode.InvalidParams,
+          { maxDepth: MAX_PARAMS_DEPTH },
+        );
+      }
       const params = spec.params.safeParse(raw ?? {});
       if (!params.success) {
         this.log.debug('invalid params', { method: name, issues: params.error.issues.length });
@@ -211,6 +226,23 @@ export class Dispatcher {
       },
     );
   }
+}
+
+/**
+ * Whether `value` has arrays or objects nested more than `max` deep (the value itself is level
+ * 1). Iterative, with a stack of its own, so that no depth can overflow the call stack here.
+ */
+export function nestsDeeper(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const [node, depth] = next;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Object.values(node)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return false;
 }
 
 function sendsFds(method: unknown): boolean {
