@@ -12,7 +12,9 @@ import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 
 import { ttycr } from './helpers/cli.js';
+import { RpcClient } from './helpers/daemon.js';
 import { startHolder } from './helpers/holder.js';
+import { checkpointHolder } from './helpers/scenario.js';
 
 const mainTs = fileURLToPath(new URL('../daemon/main.ts', import.meta.url));
 
@@ -77,4 +79,21 @@ t.test('checkpoint [a task whose fds the daemon may not look at]', async (t) => 
     'logged at info, as a refusal',
   );
   t.not(taskState(holder.pid), 'T', 'the task runs again after the refusal');
+});
+
+t.test("restore --ptmx [in a task's root the daemon may not enter]", async (t) => {
+  const daemon = await startDaemonWithoutPtrace(t);
+  const { checkpoint } = await checkpointHolder({ ptys: [{}] });
+  const client = await RpcClient.connect(daemon.socket);
+  t.teardown(() => client.close());
+  const id = (await client.call('checkpoint.import', { checkpoint })).result.id as string;
+
+  const ptmx = `/proc/${process.pid}/root/dev/ptmx`;
+  const run = await ttycr(daemon.socket, ['restore', id, '--ptmx', ptmx]);
+  t.equal(run.code, 77, 'not permitted: exit 77');
+  t.match(
+    run.stderr,
+    `may not restore through ${ptmx}: open /proc/${process.pid}/root: EACCES`,
+    'says plainly which ptmx may not be used, and why',
+  );
 });

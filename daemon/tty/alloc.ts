@@ -147,6 +147,13 @@ function openPtmxNode(ptmx: string): number {
         errno: err.code,
       });
     }
+    // A task's root the daemon may not enter (no ptrace access to that task): not permitted.
+    if (isErrno(err, 'EACCES', 'EPERM')) {
+      throw new TtycrError('PERMISSION_DENIED', `may not restore through ${ptmx}: ${err.message}`, {
+        path: ptmx,
+        errno: err.code,
+      });
+    }
     throw err;
   }
 
