@@ -22,6 +22,7 @@ export const ConfigSchema = z
     maxConnections: integer(1, 65536),
     maxLineBytes: integer(1024, 64 << 20),
     maxRestoresPerUid: integer(1, 65536).describe('pending restores one uid may hold'),
+    maxPtysPerUid: integer(1, 1 << 20).describe('ptys the restores of one uid but root may hold'),
     idleTimeout: integer(0, 86400).describe('seconds; 0 never closes idle connections'),
   })
   .strict();
@@ -57,6 +58,7 @@ export function defaults(env: NodeJS.ProcessEnv, uid: number): Config {
     maxConnections: 1024,
     maxLineBytes: 1 << 20,
     maxRestoresPerUid: 64,
+    maxPtysPerUid: 256,
     idleTimeout: 300,
   };
 }

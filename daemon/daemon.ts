@@ -36,6 +36,7 @@ export class Daemon {
     this.restores = new RestoreTable({
       ttlSeconds: config.restoreTtl,
       maxPerUid: config.maxRestoresPerUid,
+      maxPtysPerUid: config.maxPtysPerUid,
       log,
     });
 

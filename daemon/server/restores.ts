@@ -42,41 +42,74 @@ export interface RestoreTableOptions {
   ttlSeconds: number;
   /** Pending restores one uid may hold (each holds fds); more is LIMIT_EXCEEDED. Default 64. */
   maxPerUid?: number;
+  /**
+   * Ptys the pending restores of one uid other than root may hold, default 256: every one is
+   * taken from /proc/sys/kernel/pty/max, which all users of the host share.
+   */
+  maxPtysPerUid?: number;
   log?: Logger;
 }
 
-// Expired ids are remembered so a late claim gets EXPIRED rather than NOT_FOUND; bounded.
-const EXPIRED_MEMORY = 1024;
+// Ids that expired or were claimed in full are remembered, so a late claim learns which rather
+// than NOT_FOUND; bounded.
+const ENDED_MEMORY = 1024;
+
+type Ended = 'expired' | 'claimed';
 
 export class RestoreTable {
   private readonly pending = new Map<string, PendingRestore>();
-  /** Expired ids and who started them, so only they learn it expired. */
-  private readonly expired = new Map<string, number>();
+  /** Ended restores, who started them (only they learn how it ended) and how it ended. */
+  private readonly ended = new Map<string, { uid: number; how: Ended }>();
   private readonly ttlSeconds: number;
   private readonly maxPerUid: number;
+  private readonly maxPtysPerUid: number;
   private readonly log: Logger;
 
   constructor(options: RestoreTableOptions) {
     this.ttlSeconds = options.ttlSeconds;
     this.maxPerUid = options.maxPerUid ?? 64;
+    this.maxPtysPerUid = options.maxPtysPerUid ?? 256;
     this.log = options.log ?? silentLogger;
   }
 
   /**
-   * Takes ownership of a restore's fds and starts its time to live. Over the uid's cap the
-   * restore is closed and LIMIT_EXCEEDED thrown.
+   * LIMIT_EXCEEDED when `uid` may not start one more restore of `ptys` ptys: asked before the
+   * engine runs, so a refused restore never takes a pty, not even for a moment.
    */
-  add(checkpoint: string, uid: number, restored: Restored, ttlSeconds?: number): PendingRestore {
-    const held = this.list().filter((entry) => entry.uid === uid).length;
-    if (held >= this.maxPerUid) {
-      restored.close();
-      throw new TtycrError('LIMIT_EXCEEDED', `uid ${uid} has ${held} restores pending`, {
+  checkRoom(uid: number, ptys: number): void {
+    const mine = this.list().filter((entry) => entry.uid === uid);
+    if (mine.length >= this.maxPerUid) {
+      throw new TtycrError('LIMIT_EXCEEDED', `uid ${uid} has ${mine.length} restores pending`, {
         limit: 'restores-per-uid',
       });
     }
+    if (uid === 0) return;
+
+    const held = mine.reduce((n, entry) => n + entry.restored.ttys.length, 0);
+    if (held + ptys > this.maxPtysPerUid) {
+      throw new TtycrError(
+        'LIMIT_EXCEEDED',
+        `uid ${uid} holds ${held} ptys in pending restores; ${ptys} more would pass the ` +
+          `limit of ${this.maxPtysPerUid}: claim or cancel some first`,
+        { limit: 'ptys-per-uid' },
+      );
+    }
+  }
+
+  /**
+   * Takes ownership of a restore's fds and starts its time to live. Over the uid's caps the
+   * restore is closed and LIMIT_EXCEEDED thrown.
+   */
+  add(checkpoint: string, uid: number, restored: Restored, ttlSeconds?: number): PendingRestore {
+    try {
+      this.checkRoom(uid, restored.ttys.length);
+    } catch (err) {
+      restored.close();
+      throw err;
+    }
 
     let id = newRestoreId();
-    while (this.pending.has(id) || this.expired.has(id)) id = newRestoreId();
+    while (this.pending.has(id) || this.ended.has(id)) id = newRestoreId();
 
     const ttl = ttlSeconds ?? this.ttlSeconds;
     const createdAt = new Date();
@@ -99,19 +132,22 @@ export class RestoreTable {
   }
 
   /**
-   * The pending restore with this id: NOT_FOUND, or EXPIRED when its time ran out. A restore
-   * the caller may not see (`visible` says no for its uid) is NOT_FOUND either way.
+   * The pending restore with this id: NOT_FOUND, EXPIRED when its time ran out, ALREADY_CLAIMED
+   * when every task claimed. A restore the caller may not see (`visible` says no for its uid) is
+   * NOT_FOUND either way.
    */
   get(id: string, visible: (uid: number) => boolean = () => true): PendingRestore {
     const entry = this.pending.get(id);
     if (entry && !visible(entry.uid)) throw notFound(id);
     if (entry && Date.now() < entry.expiresAt.getTime()) return entry;
     if (entry) this.expire(id);
-    const expiredUid = this.expired.get(id);
-    if (expiredUid !== undefined && visible(expiredUid)) {
+
+    const ended = this.ended.get(id);
+    if (ended === undefined || !visible(ended.uid)) throw notFound(id);
+    if (ended.how === 'expired') {
       throw new TtycrError('EXPIRED', `restore ${id} expired; its fds are closed`, { id });
     }
-    throw notFound(id);
+    throw new TtycrError('ALREADY_CLAIMED', `every task of restore ${id} was claimed`, { id });
   }
 
   /**
@@ -148,7 +184,10 @@ export class RestoreTable {
     entry.claimed.add(pid);
     this.log.info('restore claimed', { restore: entry.id, task: pid, fds });
     const live = this.pending.get(entry.id) === entry;
-    if (live && entry.claimed.size === entry.restored.tasks.length) this.drop(entry.id);
+    if (live && entry.claimed.size === entry.restored.tasks.length) {
+      this.drop(entry.id);
+      this.remember(entry, 'claimed');
+    }
   }
 
   /** Closes everything a restore holds; returns how many fds that closed. */
@@ -182,11 +221,15 @@ export class RestoreTable {
 
     const unclaimed = entry.restored.tasks.filter((t) => !entry.claimed.has(t.pid)).length;
     const closed = this.drop(id);
-    this.expired.set(id, entry.uid);
-    if (this.expired.size > EXPIRED_MEMORY) {
-      this.expired.delete(this.expired.keys().next().value as string);
-    }
+    this.remember(entry, 'expired');
     this.log.warn('restore expired unclaimed', { restore: id, unclaimed, closed });
+  }
+
+  private remember(entry: PendingRestore, how: Ended): void {
+    this.ended.set(entry.id, { uid: entry.uid, how });
+    if (this.ended.size > ENDED_MEMORY) {
+      this.ended.delete(this.ended.keys().next().value as string);
+    }
   }
 
   private drop(id: string): number {

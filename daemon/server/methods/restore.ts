@@ -17,6 +17,7 @@ export function restoreMethods(parts: DaemonParts): Handlers<RestoreMethod> {
     'restore.start': async (params, { peer }) => {
       const checkpoint = await loadVisible(store, peer, params.id);
       if (params.ptmx) await checkPtmxAccess(peer, params.ptmx);
+      restores.checkRoom(peer.uid, checkpoint.ttys.length);
 
       log.info('restore started', { checkpoint: checkpoint.id, uid: peer.uid });
       const restored = engine.restore(checkpoint, {

@@ -1,0 +1,78 @@
+// What one uid may hold: the ptys of its pending restores are capped for anyone but root, and
+// a refused restore never takes a pty; a restore claimed in full says so to a late claim.
+
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+import t from 'tap';
+
+import { closeQuietly } from '../daemon/sys/fd.js';
+import { startHolder } from './helpers/holder.js';
+import { RpcClient, startDaemon } from './helpers/daemon.js';
+
+const run = promisify(execFile);
+const asNobody = ['--reuid=nobody', '--regid=nogroup', '--clear-groups'];
+const rpcCall = fileURLToPath(new URL('./fixtures/rpc-call.ts', import.meta.url));
+const ptysInUse = () => Number(readFileSync('/proc/sys/kernel/pty/nr', 'utf8'));
+
+async function callAsNobody(socket: string, method: string, params: unknown) {
+  const line = JSON.stringify({ jsonrpc: '2.0', id: 1, method, params });
+  const args = [...asNobody, process.execPath, ...process.execArgv, rpcCall, socket, line];
+  const { stdout } = await run('setpriv', args);
+  return JSON.parse(stdout.trim().split('\n')[0]!);
+}
+
+t.test('limits [ptys per uid]', async (t) => {
+  const daemon = await startDaemon({ args: ['--group', 'nogroup', '--max-ptys-per-uid', '4'] });
+  t.teardown(() => daemon.cleanup());
+  const root = await RpcClient.connect(daemon.socket);
+  t.teardown(() => root.close());
+  const holder = await startHolder({ ptys: [{}, {}, {}] });
+  t.teardown(() => holder.kill());
+
+  // nobody's own copy of a checkpoint of three ptys.
+  const made = (await root.call('checkpoint.create', { pids: [holder.pid] })).result.id;
+  const image = (await root.call('checkpoint.get', { id: made })).result.checkpoint;
+  const imported = await root.call('checkpoint.import', { checkpoint: { ...image, uid: 65534 } });
+  const id = imported.result.id as string;
+
+  const first = await callAsNobody(daemon.socket, 'restore.start', { id, indexPolicy: 'any' });
+  t.notOk(first.error, 'the first restore fits', { error: first.error });
+  const before = ptysInUse();
+  const second = await callAsNobody(daemon.socket, 'restore.start', { id, indexPolicy: 'any' });
+  t.equal(second.error?.data?.reason, 'LIMIT_EXCEEDED', 'three more ptys do not');
+  t.equal(second.error?.data?.limit, 'ptys-per-uid', 'the error names the limit');
+  t.match(second.error?.message, /holds 3 ptys .* limit of 4/, 'and the counts');
+  t.equal(ptysInUse(), before, 'the refused restore took no pty');
+
+  for (let i = 0; i < 2; i++) {
+    const started = await root.call('restore.start', { id: made, indexPolicy: 'any' });
+    t.notOk(started.error, `root is not capped (restore ${i + 1})`, { error: started.error });
+  }
+
+  const cancelled = await callAsNobody(daemon.socket, 'restore.cancel', { id: first.result.id });
+  t.ok(cancelled.result?.closed > 0, 'cancel gives the ptys back');
+  const again = await callAsNobody(daemon.socket, 'restore.start', { id, indexPolicy: 'any' });
+  t.notOk(again.error, 'and the next restore fits', { error: again.error });
+});
+
+t.test('claim [a restore claimed in full]', async (t) => {
+  const daemon = await startDaemon();
+  t.teardown(() => daemon.cleanup());
+  const client = await RpcClient.connect(daemon.socket);
+  t.teardown(() => client.close());
+  const holder = await startHolder({ ptys: [{}] });
+  t.teardown(() => holder.kill());
+
+  const id = (await client.call('checkpoint.create', { pids: [holder.pid] })).result.id;
+  const restore = (await client.call('restore.start', { id, indexPolicy: 'any' })).result.id;
+  const first = await client.call('restore.claim', { id: restore, task: holder.pid });
+  for (const fd of first.fds) closeQuietly(fd);
+  t.equal((await client.call('restore.list')).result.restores.length, 0, 'it is no longer pending');
+
+  const late = await client.call('restore.claim', { id: restore, task: holder.pid });
+  t.equal(late.error?.data?.reason, 'ALREADY_CLAIMED', 'a late claim is told it was claimed');
+  t.equal(late.fds.length, 0, 'and gets no fds');
+});
