@@ -56,6 +56,7 @@ export async function dump(pids: number[], options: DumpOptions): Promise<Checkp
     const all = tasks.pids;
     const stats = all.map(readTaskStat);
     const checkpoint = build(all, stats, tasks, fds, options);
+    tasks.checkAlive();
     log.debug('dumped ttys', { checkpoint: options.id, ttys: checkpoint.ttys.length });
 
     await options.commit?.(checkpoint);

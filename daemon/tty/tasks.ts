@@ -35,6 +35,10 @@ export class Tasks {
 
   private pin(pid: number): void {
     if (this.pidfds.has(pid)) return;
+    // Stopping the daemon would hang this very dump, and --kill would end it.
+    if (pid === process.pid) {
+      throw new TtycrError('PERMISSION_DENIED', `pid ${pid} is ttycrd itself`, { pid });
+    }
     try {
       this.pidfds.set(pid, pidfdOpen(pid));
     } catch (err) {
@@ -99,6 +103,20 @@ export class Tasks {
           break;
         }
         await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    }
+  }
+
+  /**
+   * NO_SUCH_PROCESS when a task exited since it was pinned: its files may have closed while they
+   * were read, so the image could lack some of them. A pidfd turns readable once its task exits.
+   */
+  checkAlive(): void {
+    for (const [pid, pidfd] of this.pidfds) {
+      if (pollOne(pidfd, POLLIN, 0) & POLLIN) {
+        throw new TtycrError('NO_SUCH_PROCESS', `pid ${pid} exited during the checkpoint`, {
+          pid,
+        });
       }
     }
   }

@@ -42,7 +42,8 @@ export interface Queued {
   output: Buffer;
 }
 
-const WAIT_MS = 2000;
+// The workqueue takes microseconds; this long means the bytes are not coming (the loop waits).
+const WAIT_MS = 1000;
 const NEWLINE = 0x0a;
 
 /**
