@@ -10,7 +10,39 @@ const u32 = z.number().int().min(0).max(0xffffffff);
 const u16 = z.number().int().min(0).max(0xffff);
 const u8 = z.number().int().min(0).max(0xff);
 const pid = z.number().int().min(1).max(0x3fffffff);
-const fdNumber = z.number().int().min(0).max(0x7fffffff);
+// fs.nr_open, the most fds a process may have, is 1 Mi by default; a higher fd could never be
+// put back with dup2 on a usual host, so an image that names one is wrong, not unusual.
+const fdNumber = z
+  .number()
+  .int()
+  .min(0)
+  .max((1 << 20) - 1);
+
+/**
+ * Most entries an image may have of each kind. A pty is one of /proc/sys/kernel/pty/max (4096
+ * by default); more than that cannot be restored anywhere, and each entry costs the daemon fds.
+ */
+export const IMAGE_LIMITS = {
+  ttys: 4096,
+  files: 1 << 16,
+  tasks: 1 << 16,
+  fdsPerTask: 1 << 16,
+  /**
+   * Bytes of queued data per direction. What a restore writes back must land in n_tty's read
+   * buffer, which holds 4095 bytes; more would wait for room that never comes.
+   */
+  queuedBytes: 4096,
+} as const;
+
+/** Base64 of at most `bytes` bytes. */
+const base64Of = (bytes: number) => z.base64().max(Math.ceil(bytes / 3) * 4);
+
+/** Text the kernel gave us (comm, hostname, release): bounded, no NUL. */
+const kernelText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((s) => !s.includes('\0'), 'must not contain NUL');
 
 export const TermiosSchema = z.object({
   iflag: u32,
@@ -39,7 +71,11 @@ export const TtySchema = z.object({
   index: z.number().int().min(0).describe('N in /dev/pts/N'),
   rdev: z.number().int().min(0).describe('dev_t of the pts node'),
   devpts: z.number().int().min(0).describe('st_dev of the devpts instance the pts lives in'),
-  ptmx: z.string().describe('the ptmx path the master was opened through, as its holder saw it'),
+  ptmx: z
+    .string()
+    .max(4096)
+    .refine((s) => s.startsWith('/') && !s.includes('\0'), 'must be an absolute path without NUL')
+    .describe('the ptmx path the master was opened through, as its holder saw it'),
   masterHeld: z.boolean().describe('some fd of the checkpointed tasks holds the master'),
   slaveHeld: z.boolean().describe('some fd of the checkpointed tasks holds the pts'),
   orphanMaster: z
@@ -60,8 +96,8 @@ export const TtySchema = z.object({
   foreground: pid.nullable().describe('its foreground process group'),
   data: z
     .object({
-      input: z.base64().describe('queued toward the pts reader'),
-      output: z.base64().describe('queued toward the master reader'),
+      input: base64Of(IMAGE_LIMITS.queuedBytes).describe('queued toward the pts reader'),
+      output: base64Of(IMAGE_LIMITS.queuedBytes).describe('queued toward the master reader'),
     })
     .nullable(),
 });
@@ -76,7 +112,8 @@ export const OpenFileSchema = z.object({
   id: z.number().int().min(0),
   tty: z.number().int().min(0),
   end: z.enum(['master', 'slave', 'ctty']).describe('ctty: opened through /dev/tty'),
-  flags: u32.describe('open flags as F_GETFL gives them'),
+  // Every flag F_GETFL reports fits in 24 bits (O_PATH is the highest, 0o10000000 on x86-64).
+  flags: z.number().int().min(0).max(0o77777777).describe('open flags as F_GETFL gives them'),
   pos: z.number().int().min(0),
   owner: OwnerSchema,
   signal: z.number().int().min(0).max(64),
@@ -91,12 +128,12 @@ export const TaskFdSchema = z.object({
 export const TaskSchema = z.object({
   pid,
   ppid: z.number().int().min(0),
-  comm: z.string(),
+  comm: kernelText(64).describe('/proc/PID/comm: 15 bytes, each invalid UTF-8 byte one char'),
   sid: z.number().int().min(0),
   pgid: z.number().int().min(0),
   ctty: z.number().int().min(0).nullable().describe('id of the tty that is its controlling tty'),
   cttyRdev: z.number().int().min(0).describe('tty_nr of /proc/PID/stat; 0 for none'),
-  fds: z.array(TaskFdSchema),
+  fds: z.array(TaskFdSchema).max(IMAGE_LIMITS.fdsPerTask),
 });
 
 export const CheckpointSchema = z
@@ -105,17 +142,17 @@ export const CheckpointSchema = z
     name: z.string().max(128).nullable(),
     createdAt: z.iso.datetime(),
     uid: u32.describe('uid of the caller who made it'),
-    host: z.string(),
-    kernel: z.string(),
+    host: kernelText(255),
+    kernel: kernelText(255),
     options: z.object({
       tree: z.boolean(),
       freeze: z.boolean(),
       data: z.boolean(),
       kill: z.boolean(),
     }),
-    ttys: z.array(TtySchema),
-    files: z.array(OpenFileSchema),
-    tasks: z.array(TaskSchema),
+    ttys: z.array(TtySchema).max(IMAGE_LIMITS.ttys),
+    files: z.array(OpenFileSchema).max(IMAGE_LIMITS.files),
+    tasks: z.array(TaskSchema).max(IMAGE_LIMITS.tasks),
   })
   .superRefine((c, ctx) => {
     // Entries are referred to by position: an id must be its index, a reference must resolve.
@@ -133,7 +170,10 @@ export const CheckpointSchema = z
       if (t.masterHeld !== (masters === 1)) bad(`tty ${t.id}: masterHeld does not match its files`);
       if (t.hungUp && masters) bad(`tty ${t.id} is hung up but has a master file`);
     });
+    const pids = new Set<number>();
     for (const task of c.tasks) {
+      if (pids.has(task.pid)) bad(`task ${task.pid} appears twice`);
+      pids.add(task.pid);
       if (task.ctty !== null && task.ctty >= c.ttys.length) {
         bad(`task ${task.pid} has controlling tty ${task.ctty}, which does not exist`);
       }
