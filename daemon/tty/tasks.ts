@@ -17,11 +17,22 @@ export class Tasks {
   private readonly pidfds = new Map<number, number>();
   /** Tasks this dump stopped: only these are resumed (a job stopped by ^Z stays stopped). */
   private readonly stoppedHere = new Set<number>();
+  /** Tasks that had exited (zombies) when pinned: they hold no files, so nothing is lost. */
+  private readonly deadAtPin = new Set<number>();
 
-  /** The pids, with their descendants when asked, each checked to exist and pinned. */
+  /**
+   * The pids, with their descendants when asked, each checked to exist and pinned. The daemon
+   * itself is refused when named and left out of a tree: stopping it would hang this very dump,
+   * and --kill would end it.
+   */
   add(pids: number[], tree: boolean): void {
     for (const pid of pids) {
-      for (const p of tree ? readTree(pid) : [pid]) this.pin(p);
+      if (pid === process.pid) {
+        throw new TtycrError('PERMISSION_DENIED', `pid ${pid} is ttycrd itself`, { pid });
+      }
+      for (const p of tree ? readTree(pid) : [pid]) {
+        if (p !== process.pid) this.pin(p);
+      }
     }
   }
 
@@ -35,16 +46,15 @@ export class Tasks {
 
   private pin(pid: number): void {
     if (this.pidfds.has(pid)) return;
-    // Stopping the daemon would hang this very dump, and --kill would end it.
-    if (pid === process.pid) {
-      throw new TtycrError('PERMISSION_DENIED', `pid ${pid} is ttycrd itself`, { pid });
-    }
+    let pidfd: number;
     try {
-      this.pidfds.set(pid, pidfdOpen(pid));
+      pidfd = pidfdOpen(pid);
     } catch (err) {
       if (isErrno(err, 'ESRCH')) throw new TtycrError('NO_SUCH_PROCESS', `no process ${pid}`);
       throw err;
     }
+    this.pidfds.set(pid, pidfd);
+    if (exited(pidfd)) this.deadAtPin.add(pid);
   }
 
   /**
@@ -96,8 +106,7 @@ export class Tasks {
     afterSignal?.();
     const deadline = Date.now() + WAIT_MS;
     for (const [pid, pidfd] of this.pidfds) {
-      // A pidfd turns readable once its process has exited.
-      while (pollOne(pidfd, POLLIN, 0) === 0) {
+      while (!exited(pidfd)) {
         if (Date.now() > deadline) {
           log.warn('kill: task still alive', { pid, waitedMs: WAIT_MS });
           break;
@@ -109,11 +118,11 @@ export class Tasks {
 
   /**
    * NO_SUCH_PROCESS when a task exited since it was pinned: its files may have closed while they
-   * were read, so the image could lack some of them. A pidfd turns readable once its task exits.
+   * were read, so the image could lack some of them.
    */
   checkAlive(): void {
     for (const [pid, pidfd] of this.pidfds) {
-      if (pollOne(pidfd, POLLIN, 0) & POLLIN) {
+      if (!this.deadAtPin.has(pid) && exited(pidfd)) {
         throw new TtycrError('NO_SUCH_PROCESS', `pid ${pid} exited during the checkpoint`, {
           pid,
         });
@@ -142,6 +151,11 @@ export class Tasks {
       // Gone already: nothing to resume or kill.
     }
   }
+}
+
+/** A pidfd turns readable once its process has exited (a zombie included). */
+function exited(pidfd: number): boolean {
+  return (pollOne(pidfd, POLLIN, 0) & POLLIN) !== 0;
 }
 
 function isStopped(pid: number): boolean {

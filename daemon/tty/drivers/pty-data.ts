@@ -42,8 +42,7 @@ export interface Queued {
   output: Buffer;
 }
 
-// The workqueue takes microseconds; this long means the bytes are not coming (the loop waits).
-const WAIT_MS = 1000;
+const WAIT_MS = 2000;
 const NEWLINE = 0x0a;
 
 /**
