@@ -10,26 +10,25 @@ const u32 = z.number().int().min(0).max(0xffffffff);
 const u16 = z.number().int().min(0).max(0xffff);
 const u8 = z.number().int().min(0).max(0xff);
 const pid = z.number().int().min(1).max(0x3fffffff);
-// fs.nr_open, the most fds a process may have, is 1 Mi by default; a higher fd could never be
-// put back with dup2 on a usual host, so an image that names one is wrong, not unusual.
-const fdNumber = z
-  .number()
-  .int()
-  .min(0)
-  .max((1 << 20) - 1);
+// An fd is a C int. Hosts that raise fs.nr_open (systemd does, to 2^30) can hold fds far above
+// the usual 1 Mi, and whether one fits is a question for the restore's dup2, not the schema.
+const fdNumber = z.number().int().min(0).max(0x7fffffff);
 
 /**
- * Most entries an image may have of each kind. A pty is one of /proc/sys/kernel/pty/max (4096
- * by default); more than that cannot be restored anywhere, and each entry costs the daemon fds.
+ * Most entries an image may have of each kind: the kernel's own ceilings, so that every
+ * checkpoint a host can make is valid, while a crafted image cannot ask for more than any host
+ * could restore.
  */
 export const IMAGE_LIMITS = {
-  ttys: 4096,
-  files: 1 << 16,
-  tasks: 1 << 16,
-  fdsPerTask: 1 << 16,
+  /** NR_UNIX98_PTY_MAX, the highest /proc/sys/kernel/pty/max may be set to. */
+  ttys: 1 << 20,
+  /** PID_MAX_LIMIT on 64-bit kernels: a task, and a file each task holds, at the most. */
+  tasks: 1 << 22,
+  files: 1 << 22,
+  fdsPerTask: 1 << 22,
   /**
    * Bytes of queued data per direction. What a restore writes back must land in n_tty's read
-   * buffer, which holds 4095 bytes; more would wait for room that never comes.
+   * buffer (N_TTY_BUF_SIZE, 4096 bytes); more would wait for room that never comes.
    */
   queuedBytes: 4096,
 } as const;
@@ -112,7 +111,7 @@ export const OpenFileSchema = z.object({
   id: z.number().int().min(0),
   tty: z.number().int().min(0),
   end: z.enum(['master', 'slave', 'ctty']).describe('ctty: opened through /dev/tty'),
-  // Every flag F_GETFL reports fits in 24 bits (O_PATH is the highest, 0o10000000 on x86-64).
+  // Every flag F_GETFL reports fits in 24 bits (__O_TMPFILE is the highest, 0o20000000 on x86-64).
   flags: z.number().int().min(0).max(0o77777777).describe('open flags as F_GETFL gives them'),
   pos: z.number().int().min(0),
   owner: OwnerSchema,
@@ -128,7 +127,7 @@ export const TaskFdSchema = z.object({
 export const TaskSchema = z.object({
   pid,
   ppid: z.number().int().min(0),
-  comm: kernelText(64).describe('/proc/PID/comm: 15 bytes, each invalid UTF-8 byte one char'),
+  comm: kernelText(64).describe('/proc/PID/comm: 15 bytes, read as latin1, one char a byte'),
   sid: z.number().int().min(0),
   pgid: z.number().int().min(0),
   ctty: z.number().int().min(0).nullable().describe('id of the tty that is its controlling tty'),
