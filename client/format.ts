@@ -25,6 +25,10 @@ export function formatStatus(s: Result<'daemon.status'>): string {
     ['restores', `${s.restores} pending, ${s.pendingFds} fds held`],
     ['connections', `${s.connections} of ${s.limits.maxConnections}`],
     ['restore ttl', `${s.limits.restoreTtlSeconds} s`],
+    [
+      'per uid',
+      `${s.limits.maxRestoresPerUid} restores, ${s.limits.maxPtysPerUid} ptys (root: no pty cap)`,
+    ],
   ];
   return rows.map(([k, v]) => `${k.padEnd(12)} ${v}`).join('\n');
 }

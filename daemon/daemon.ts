@@ -56,6 +56,8 @@ export class Daemon {
           maxConnections: config.maxConnections,
           idleSeconds: config.idleTimeout,
           restoreTtlSeconds: config.restoreTtl,
+          maxRestoresPerUid: config.maxRestoresPerUid,
+          maxPtysPerUid: config.maxPtysPerUid,
         },
       },
     };

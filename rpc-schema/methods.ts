@@ -103,6 +103,8 @@ export const methods = {
         maxConnections: z.number().int(),
         idleSeconds: z.number(),
         restoreTtlSeconds: z.number(),
+        maxRestoresPerUid: z.number().int(),
+        maxPtysPerUid: z.number().int().describe('not applied to root'),
       }),
     }),
     errors: [],
@@ -175,7 +177,14 @@ export const methods = {
       })
       .strict(),
     result: RestoreSummary,
-    errors: ['NOT_FOUND', 'IMAGE_CORRUPT', 'INDEX_BUSY', 'PERMISSION_DENIED', 'SYSCALL_FAILED'],
+    errors: [
+      'NOT_FOUND',
+      'IMAGE_CORRUPT',
+      'INDEX_BUSY',
+      'PERMISSION_DENIED',
+      'LIMIT_EXCEEDED',
+      'SYSCALL_FAILED',
+    ],
   },
   'restore.claim': {
     summary: "A task takes its fds; they arrive with the reply, in the order of 'fds'.",
@@ -208,7 +217,7 @@ export const methods = {
     summary: 'Close every fd a restore still holds.',
     params: z.object({ id: restoreId }).strict(),
     result: z.object({ id: restoreId, closed: z.number().int() }),
-    errors: ['NOT_FOUND', 'PERMISSION_DENIED'],
+    errors: ['NOT_FOUND', 'ALREADY_CLAIMED', 'EXPIRED', 'PERMISSION_DENIED'],
   },
 } as const satisfies Record<string, MethodSpec>;
 

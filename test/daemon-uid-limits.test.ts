@@ -2,7 +2,6 @@
 // a refused restore never takes a pty; a restore claimed in full says so to a late claim.
 
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -11,11 +10,11 @@ import t from 'tap';
 import { closeQuietly } from '../daemon/sys/fd.js';
 import { startHolder } from './helpers/holder.js';
 import { RpcClient, startDaemon } from './helpers/daemon.js';
+import { ptyCount } from './helpers/transport.js';
 
 const run = promisify(execFile);
 const asNobody = ['--reuid=nobody', '--regid=nogroup', '--clear-groups'];
 const rpcCall = fileURLToPath(new URL('./fixtures/rpc-call.ts', import.meta.url));
-const ptysInUse = () => Number(readFileSync('/proc/sys/kernel/pty/nr', 'utf8'));
 
 async function callAsNobody(socket: string, method: string, params: unknown) {
   const line = JSON.stringify({ jsonrpc: '2.0', id: 1, method, params });
@@ -40,12 +39,19 @@ t.test('limits [ptys per uid]', async (t) => {
 
   const first = await callAsNobody(daemon.socket, 'restore.start', { id, indexPolicy: 'any' });
   t.notOk(first.error, 'the first restore fits', { error: first.error });
-  const before = ptysInUse();
+  const before = ptyCount();
+  const started = () => daemon.logs.filter((l) => l.message === 'restore started').length;
+  const startedBefore = started();
   const second = await callAsNobody(daemon.socket, 'restore.start', { id, indexPolicy: 'any' });
   t.equal(second.error?.data?.reason, 'LIMIT_EXCEEDED', 'three more ptys do not');
   t.equal(second.error?.data?.limit, 'ptys-per-uid', 'the error names the limit');
   t.match(second.error?.message, /holds 3 ptys .* limit of 4/, 'and the counts');
-  t.equal(ptysInUse(), before, 'the refused restore took no pty');
+  t.equal(ptyCount(), before, 'the refused restore holds no pty');
+  t.equal(started(), startedBefore, 'it was refused before the engine ran, so it took none');
+
+  const status = (await root.call('daemon.status')).result;
+  t.equal(status.limits.maxPtysPerUid, 4, 'daemon.status shows the pty cap');
+  t.equal(status.limits.maxRestoresPerUid, 64, 'and the restore cap');
 
   for (let i = 0; i < 2; i++) {
     const started = await root.call('restore.start', { id: made, indexPolicy: 'any' });

@@ -37,7 +37,14 @@ async function makeDispatcher(t: { teardown(fn: () => void): void }) {
     socket: '/nowhere',
     stateDir: dir,
     connections: () => 0,
-    limits: { maxLineBytes: 1, maxConnections: 1, idleSeconds: 1, restoreTtlSeconds: 300 },
+    limits: {
+      maxLineBytes: 1,
+      maxConnections: 1,
+      idleSeconds: 1,
+      restoreTtlSeconds: 300,
+      maxRestoresPerUid: 64,
+      maxPtysPerUid: 256,
+    },
   };
   const handlers = allHandlers({
     version: '0.0.0',

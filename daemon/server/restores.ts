@@ -101,6 +101,7 @@ export class RestoreTable {
    * restore is closed and LIMIT_EXCEEDED thrown.
    */
   add(checkpoint: string, uid: number, restored: Restored, ttlSeconds?: number): PendingRestore {
+    // restore.start asked already, before the engine ran; asked again for any other caller.
     try {
       this.checkRoom(uid, restored.ttys.length);
     } catch (err) {

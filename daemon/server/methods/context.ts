@@ -56,6 +56,8 @@ export interface ServerInfo {
     maxConnections: number;
     idleSeconds: number;
     restoreTtlSeconds: number;
+    maxRestoresPerUid: number;
+    maxPtysPerUid: number;
   };
 }
 
