@@ -92,7 +92,7 @@ function program(): Command {
     .argument('<pid...>', 'processes to checkpoint')
     .option('--tree', 'include all their descendants')
     .option('--name <name>', 'a name to find the checkpoint by')
-    .option('--freeze', 'stop the processes (SIGSTOP) while dumping')
+    .option('--freeze', 'stop the processes (ptrace, no parent sees it) while dumping')
     .option('--freezer <cgroup>', 'freeze this cgroup instead of stopping each process')
     .option('--data', 'save queued input and output (implies --freeze)')
     .option('--kill', 'kill the processes after a complete checkpoint')

@@ -115,13 +115,18 @@ export const methods = {
       .object({
         pids: z.array(pid).min(1).max(4096),
         tree: z.boolean().default(false).describe('include all descendants'),
-        freeze: z.boolean().default(false).describe('SIGSTOP the tasks while dumping'),
+        freeze: z
+          .boolean()
+          .default(false)
+          .describe('stop the tasks while dumping (ptrace; SIGSTOP where refused)'),
         freezer: z
           .string()
           .startsWith('/sys/fs/cgroup/')
           .max(4096)
           .optional()
-          .describe('freeze this cgroup (v2 or the v1 freezer) instead of SIGSTOP; root only'),
+          .describe(
+            'freeze this cgroup (v2 or the v1 freezer) instead of stopping each task; root only',
+          ),
         data: z.boolean().default(false).describe('save queued input and output (needs freeze)'),
         kill: z.boolean().default(false).describe('SIGKILL the tasks after a complete dump'),
         name: z.string().min(1).max(128).optional(),

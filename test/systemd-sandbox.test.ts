@@ -113,7 +113,8 @@ t.test('ttycrd.service sandbox [checkpoint, restore and claim inside it]', async
   const client = await RpcClient.connect(socket);
   t.teardown(() => client.close());
 
-  const created = await client.call('checkpoint.create', { pids: [holder.pid] });
+  // Frozen, so that the trace sees the ptrace calls of a freeze too.
+  const created = await client.call('checkpoint.create', { pids: [holder.pid], freeze: true });
   t.notOk(created.error, `checkpoint.create [${created.error?.message ?? 'no error'}]`);
   const started = await client.call('restore.start', {
     id: created.result?.id,
@@ -144,6 +145,7 @@ t.test('ttycrd.service sandbox [checkpoint, restore and claim inside it]', async
   const allowed = allowedCalls();
   const used = [...callsIn(readFileSync(trace, 'utf8'))].sort();
   t.ok(used.includes('pidfd_getfd'), 'the trace saw pidfd_getfd (the checkpoint took the fds)');
+  t.ok(used.includes('ptrace'), 'and ptrace (the freeze seized the holder)');
   t.same(
     used.filter((call) => !allowed.has(call)),
     [],

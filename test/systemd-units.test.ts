@@ -147,7 +147,15 @@ t.test('systemd units [the sandbox leaves what ttycrd needs]', async (t) => {
   t.same(values(service, 'ProcSubset'), [], 'not ProcSubset (/proc/PID must show)');
 
   const allowed = expandFilter(values(service, 'SystemCallFilter').join(' ').split(/\s+/));
-  for (const call of ['pidfd_getfd', 'pidfd_open', 'kcmp', 'ioctl', 'sendmsg', 'recvmsg']) {
+  for (const call of [
+    'pidfd_getfd',
+    'pidfd_open',
+    'kcmp',
+    'ptrace',
+    'ioctl',
+    'sendmsg',
+    'recvmsg',
+  ]) {
     t.ok(allowed.has(call), `SystemCallFilter allows ${call}`);
   }
 });

@@ -83,6 +83,17 @@ export function readChildren(pid: number): number[] {
   return children;
 }
 
+/** The thread ids of a task, its own pid first; none once it is gone. */
+export function readThreads(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`)
+      .map(Number)
+      .sort((a, b) => (a === pid ? -1 : b === pid ? 1 : a - b));
+  } catch {
+    return [];
+  }
+}
+
 /** The task and all its descendants, parents before children. */
 export function readTree(pid: number): number[] {
   const tree = [pid];

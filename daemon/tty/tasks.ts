@@ -1,5 +1,8 @@
 // The tasks of one dump, each pinned by a pidfd from the moment it is found: every signal goes
 // through that pidfd, so a pid that is reused meanwhile is never stopped, resumed or killed.
+// Freezing seizes every thread with ptrace: a SIGSTOP would be seen by the task's parent, and
+// tmux answers it with SIGCONT while a shell takes the terminal's foreground back from a stopped
+// job, changing the very state being saved. SIGSTOP is the fallback where ptrace is refused.
 
 import { constants } from 'node:os';
 
@@ -8,15 +11,19 @@ import type { Logger } from '../log.js';
 import { isErrno } from '../sys/errors.js';
 import { closeQuietly, POLLIN, pollOne } from '../sys/fd.js';
 import { pidfdOpen, pidfdSendSignal } from '../sys/pidfd.js';
-import { readTaskStat, readTree } from './proc.js';
+import { ptraceDetach, ptraceInterrupt, ptraceSeize, waitTracee } from '../sys/ptrace.js';
+import { readTaskStat, readThreads, readTree } from './proc.js';
 
 const WAIT_MS = 2000;
 const { SIGSTOP, SIGCONT, SIGKILL } = constants.signals;
 
 export class Tasks {
   private readonly pidfds = new Map<number, number>();
-  /** Tasks this dump stopped: only these are resumed (a job stopped by ^Z stays stopped). */
-  private readonly stoppedHere = new Set<number>();
+  /**
+   * Tasks this dump stopped, and how: the threads it seized, or an empty list for a SIGSTOP.
+   * Only these are resumed (a job stopped by ^Z stays stopped).
+   */
+  private readonly stoppedHere = new Map<number, number[]>();
   /** Tasks that had exited (zombies) when pinned: they hold no files, so nothing is lost. */
   private readonly deadAtPin = new Set<number>();
 
@@ -77,22 +84,29 @@ export class Tasks {
 
   private async stop(pid: number): Promise<void> {
     if (this.stoppedHere.has(pid) || isStopped(pid)) return;
-    this.signal(pid, SIGSTOP);
-    this.stoppedHere.add(pid);
+    const tids = seizeThreads(pid);
+    if (!tids) this.signal(pid, SIGSTOP);
+    this.stoppedHere.set(pid, tids ?? []);
+
     const deadline = Date.now() + WAIT_MS;
-    while (!isStopped(pid)) {
-      if (Date.now() > deadline) {
-        throw new TtycrError('BUSY', `freeze: pid ${pid} did not stop within ${WAIT_MS} ms`, {
-          pid,
-        });
+    for (const tid of tids ?? [pid]) {
+      while (!(tid === pid ? isStopped(pid) : threadStopped(tid))) {
+        if (Date.now() > deadline) {
+          throw new TtycrError('BUSY', `freeze: pid ${pid} did not stop within ${WAIT_MS} ms`, {
+            pid,
+          });
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1));
       }
-      await new Promise((resolve) => setTimeout(resolve, 1));
     }
   }
 
-  /** SIGCONTs the tasks this dump stopped that still exist. */
+  /** Resumes the tasks this dump stopped that still exist: detached, or sent SIGCONT. */
   thaw(): void {
-    for (const pid of this.stoppedHere) this.signalQuietly(pid, SIGCONT);
+    for (const [pid, tids] of this.stoppedHere) {
+      if (!tids.length) this.signalQuietly(pid, SIGCONT);
+      for (const tid of tids) detachQuietly(tid);
+    }
     this.stoppedHere.clear();
   }
 
@@ -102,9 +116,18 @@ export class Tasks {
    */
   async kill(log: Logger, afterSignal?: () => void): Promise<void> {
     for (const pid of this.pids) this.signalQuietly(pid, SIGKILL);
-    this.stoppedHere.clear();
     afterSignal?.();
     const deadline = Date.now() + WAIT_MS;
+
+    // A seized thread that dies stays a zombie until its tracer has waited for it, and only
+    // then does its parent learn of the exit (tmux closes the pane and frees the pts).
+    const seized = [...this.stoppedHere.values()].flat();
+    this.stoppedHere.clear();
+    while (seized.length && Date.now() <= deadline) {
+      for (let i = seized.length - 1; i >= 0; i--) if (released(seized[i]!)) seized.splice(i, 1);
+      if (seized.length) await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+
     for (const [pid, pidfd] of this.pidfds) {
       while (!exited(pidfd)) {
         if (Date.now() > deadline) {
@@ -153,9 +176,64 @@ export class Tasks {
   }
 }
 
+/**
+ * Seizes and interrupts every thread of a task, threads it starts meanwhile included; null when
+ * ptrace is refused (another tracer has it, or no permission): the caller falls back to SIGSTOP.
+ */
+function seizeThreads(pid: number): number[] | null {
+  const seized: number[] = [];
+  try {
+    for (;;) {
+      const fresh = readThreads(pid).filter((tid) => !seized.includes(tid));
+      if (!fresh.length) return seized.length ? seized : null;
+      for (const tid of fresh) {
+        try {
+          ptraceSeize(tid);
+        } catch (err) {
+          if (isErrno(err, 'ESRCH')) continue; // the thread exited: nothing of it to stop
+          throw err;
+        }
+        seized.push(tid);
+        ptraceInterrupt(tid);
+      }
+    }
+  } catch (err) {
+    for (const tid of seized) detachQuietly(tid);
+    if (isErrno(err, 'EPERM', 'EACCES')) return null;
+    throw err;
+  }
+}
+
+function detachQuietly(tid: number): void {
+  try {
+    ptraceDetach(tid);
+  } catch {
+    // Exited meanwhile: a dead thread has nothing to resume.
+  }
+}
+
+/** Waits once, as its tracer, for a killed thread: true once nothing of it is left to reap. */
+function released(tid: number): boolean {
+  try {
+    waitTracee(tid);
+    return false; // a report was taken (its stop, or its exit): ask again until ECHILD
+  } catch {
+    return true;
+  }
+}
+
 /** A pidfd turns readable once its process has exited (a zombie included). */
 function exited(pidfd: number): boolean {
   return (pollOne(pidfd, POLLIN, 0) & POLLIN) !== 0;
+}
+
+/** A thread other than the leader counts as stopped once gone: nothing of it runs. */
+function threadStopped(tid: number): boolean {
+  try {
+    return isStopped(tid);
+  } catch {
+    return true;
+  }
 }
 
 function isStopped(pid: number): boolean {

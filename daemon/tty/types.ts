@@ -12,7 +12,7 @@ export interface DumpOptions {
   uid: number;
   /** Include every descendant of the given pids. */
   tree?: boolean;
-  /** SIGSTOP the tasks for the dump and SIGCONT them after. */
+  /** Stop the tasks for the dump (ptrace seize, SIGSTOP where refused) and resume them after. */
   freeze?: boolean;
   /** A cgroup to freeze instead (v2 cgroup.freeze or the v1 freezer); implies freeze. */
   freezer?: string;
