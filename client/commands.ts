@@ -1,9 +1,18 @@
 // The CLI's commands that are one call each: call the daemon through TtycrClient and say what
 // to print, as a table for people and as the call's result for --json.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  fchmodSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 
 import { create as createTar, extract as extractTar } from 'tar';
 
@@ -51,6 +60,10 @@ export const checkpoint: Command<CheckpointArgs> = async (client, args) => {
     ...(args.freezer ? { freezer: args.freezer } : {}),
   });
   const result = await withProgress(`checkpointing ${what}\u2026`, call);
+  if (result.ttys.length === 0) {
+    // Not an error (a runtime may checkpoint whatever it has), but a person wants to know.
+    process.stderr.write(`ttycr: note: no tty found in ${what}; the checkpoint has none\n`);
+  }
   return { result, text: format.formatCheckpointCreated(result) };
 };
 
@@ -108,7 +121,14 @@ export const exportImage: Command<{ id: string; file: string }> = async (client,
     writeFileSync(join(dir, IMAGE_ENTRY), JSON.stringify(checkpoint, null, 2) + '\n', {
       mode: 0o600,
     });
-    await createTar({ file, cwd: dir, portable: true }, [IMAGE_ENTRY]);
+    // As private as the image in the store: with --data it holds what was typed. An existing
+    // file keeps its mode through open, so it is set on the fd before a byte is written.
+    const fd = fileCall('write', file, () => openSync(file, 'w', 0o600));
+    fchmodSync(fd, 0o600);
+    await pipeline(
+      createTar({ cwd: dir, portable: true }, [IMAGE_ENTRY]),
+      createWriteStream('', { fd }),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -120,7 +140,9 @@ export const importImage: Command<{ file: string; name?: string }> = async (clie
   const dir = mkdtempSync(join(tmpdir(), 'ttycr-import-'));
   let checkpoint: unknown;
   try {
-    await extractTar({ file: args.file, cwd: dir, filter: (path) => path === IMAGE_ENTRY });
+    await fileCall('read', args.file, () =>
+      extractTar({ file: args.file, cwd: dir, filter: (path) => path === IMAGE_ENTRY }),
+    );
     try {
       checkpoint = JSON.parse(readFileSync(join(dir, IMAGE_ENTRY), 'utf8'));
     } catch (err) {
@@ -140,6 +162,26 @@ export const importImage: Command<{ file: string; name?: string }> = async (clie
   });
   return { result, text: result.id };
 };
+
+/**
+ * Runs a call on a file the user named; a failure is theirs to fix (a path that is missing, a
+ * directory, a file that is no tar at all): a usage error naming the file and the errno.
+ */
+function fileCall<T>(what: 'read' | 'write', file: string, body: () => T): T {
+  const explain = (err: unknown): never => {
+    const { code, message } = err as NodeJS.ErrnoException;
+    if (code === 'TAR_BAD_ARCHIVE') {
+      throw new UsageError(`${file} is not a ttycr export: not a tar file`);
+    }
+    throw new UsageError(`cannot ${what} ${file}: ${code ?? message}`);
+  };
+  try {
+    const result = body();
+    return result instanceof Promise ? (result.catch(explain) as T) : result;
+  } catch (err) {
+    return explain(err);
+  }
+}
 
 /** A positive integer argument, or a usage error naming it. */
 export function positive(text: string, what: string): number {
