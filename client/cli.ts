@@ -78,7 +78,11 @@ function program(): Command {
     .version(packageVersion())
     .option('--socket <path>', "ttycrd's socket (default: $TTYCR_SOCKET, else ttycrd's default)")
     .option('--json', 'print the result as one JSON document')
-    .showHelpAfterError('(see ttycr --help)')
+    // A usage error is one line like every other error; subcommands inherit this.
+    .configureOutput({
+      outputError: (text, write) =>
+        write(`ttycr: USAGE: ${text.trim().replace(/^error: /, '')} (see ttycr --help)\n`),
+    })
     .exitOverride();
 
   root

@@ -54,6 +54,13 @@ t.test('json [usage errors]', async (t) => {
     { error: { reason: 'USAGE', message: /no-such-option/ } },
     'a USAGE error naming the option',
   );
+
+  const plain = await ttycr(daemon.socket, ['list', '--no-such-option']);
+  t.equal(
+    plain.stderr,
+    "ttycr: USAGE: unknown option '--no-such-option' (see ttycr --help)\n",
+    'without --json, one line on stderr in the form of every other error',
+  );
 });
 
 t.test('json [exec prints its result once the command ended]', async (t) => {
