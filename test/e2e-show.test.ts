@@ -73,3 +73,20 @@ t.test('show [every tty, and --json matches the schemas]', async (t) => {
   ]);
   t.ok(cancel.closed > 0, 'cancel closes what the restore held');
 });
+
+t.test('checkpoint [processes that hold no tty]', async (t) => {
+  const daemon = await startDaemon();
+  const holder = await startHolder({ ptys: [] });
+  t.teardown(async () => {
+    await holder.kill();
+    await daemon.cleanup();
+  });
+
+  const run = await ttycr(daemon.socket, ['checkpoint', String(holder.pid)]);
+  t.equal(run.code, 0, 'is no failure');
+  t.equal(
+    run.stderr,
+    'ttycr: note: no tty found in 1 process; the checkpoint has none\n',
+    'but says so on stderr',
+  );
+});
