@@ -28,9 +28,10 @@ export const IMAGE_LIMITS = {
   fdsPerTask: 1 << 22,
   /**
    * Bytes of queued data per direction. What a restore writes back must land in n_tty's read
-   * buffer (N_TTY_BUF_SIZE, 4096 bytes); more would wait for room that never comes.
+   * buffer, which holds 4095 (N_TTY_BUF_SIZE less one); more would wait for room that never
+   * comes. A dump refuses a queue that full (daemon/tty/drivers/pty-data.ts).
    */
-  queuedBytes: 4096,
+  queuedBytes: 4095,
 } as const;
 
 /** Base64 of at most `bytes` bytes. */

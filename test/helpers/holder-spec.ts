@@ -47,6 +47,8 @@ export interface HolderPty {
   locked?: boolean;
   node?: { uid: number; gid: number; mode: number };
   slaveNonblock?: boolean;
+  /** Once input and output are queued, the first pts fd is reopened with only this access. */
+  slaveAccess?: 'rdonly' | 'wronly';
   masterAppend?: boolean;
 }
 

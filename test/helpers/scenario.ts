@@ -1,7 +1,7 @@
 // The harness every engine scenario uses: hold ptys in a real process, checkpoint it, kill it,
 // restore, and read the state back from the restored fds.
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 
 import type { Checkpoint } from '../../rpc-schema/image.js';
 import * as fd from '../../daemon/sys/fd.js';
@@ -19,16 +19,33 @@ export async function checkpointHolder(
   options: { freeze?: boolean; data?: boolean } = {},
 ): Promise<{ holder: Holder; checkpoint: Checkpoint }> {
   const holder = await startHolder(spec);
+  let checkpoint: Checkpoint;
   try {
     const pids = holder.child ? [holder.pid, holder.child] : [holder.pid];
-    const checkpoint = await dump(pids, {
+    checkpoint = await dump(pids, {
       id: `test-${process.pid}-${nextId++}`,
       uid: 0,
       ...options,
     });
-    return { holder, checkpoint };
   } finally {
     await holder.kill();
+  }
+  await waitReleased(checkpoint);
+  return { holder, checkpoint };
+}
+
+/**
+ * Waits until no pts node of the checkpoint's ptys is left: the kernel closes a killed task's
+ * files a moment after it is reaped, so until then a restore at the same index finds it taken.
+ */
+export async function waitReleased(checkpoint: Checkpoint): Promise<void> {
+  const host = statSync('/dev/pts').dev;
+  const nodes = checkpoint.ttys
+    .filter((tty) => tty.devpts === host)
+    .map((tty) => `/dev/pts/${tty.index}`);
+  const deadline = Date.now() + 5000;
+  while (nodes.some((node) => existsSync(node)) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 2));
   }
 }
 

@@ -9,8 +9,20 @@
 
 import { TtycrError } from '../../../rpc-schema/errors.js';
 import { isErrno } from '../../sys/errors.js';
-import { closeQuietly, O_NONBLOCK, O_RDWR, POLLIN, pollOne, read, writeAll } from '../../sys/fd.js';
-import { getPtyLock, openPeer, setPtyLock } from '../../sys/pty.js';
+import {
+  closeQuietly,
+  getfl,
+  O_ACCMODE,
+  O_NONBLOCK,
+  O_RDONLY,
+  O_RDWR,
+  O_WRONLY,
+  POLLIN,
+  pollOne,
+  read,
+  writeAll,
+} from '../../sys/fd.js';
+import { getPtyIndex, getPtyLock, openPeer, setPtyLock } from '../../sys/pty.js';
 import {
   ECHO,
   getLockedTermios,
@@ -46,15 +58,23 @@ const WAIT_MS = 2000;
 const NEWLINE = 0x0a;
 
 /**
+ * What n_tty's read buffer holds (N_TTY_BUF_SIZE less one). A queue this full may have more
+ * behind it in the tty's flip buffers, which no write can be sure to put back in full: such a
+ * queue is refused before a byte of it is read.
+ */
+export const QUEUE_ROOM = 4095;
+
+/**
  * Reads both queues of a pty and puts them back, so the tasks (if they go on) see no change.
  * Needs the master; the input queue also needs a pts fd (without one it is left alone). What was
  * read is written back even when reading the rest failed.
  */
 export function readQueued(master: number, slave: number | null, packet: boolean): Queued {
+  if (inputQueued(master) >= QUEUE_ROOM) throw queueFull(master, 'output');
   const output = drain(master, packet);
   let input: Buffer = Buffer.alloc(0);
   try {
-    if (slave !== null) input = readInput(master, slave);
+    if (slave !== null) input = withPts(master, slave, 'read', (pts) => readInput(master, pts));
   } finally {
     writeQueued(master, slave, packet, { input, output });
   }
@@ -70,25 +90,50 @@ export function writeQueued(master: number, slave: number | null, packet: boolea
   const final = tcgets2(master);
   withUnlockedTermios(master, () => {
     if (q.input.length) writeInput(master, final, packet, q.input);
-    if (q.output.length) withPts(master, slave, (pts) => writeOutput(master, pts, final, q.output));
+    if (q.output.length) {
+      withPts(master, slave, 'write', (pts) => writeOutput(master, pts, final, q.output));
+    }
   });
 }
 
-/** Runs `fn` on `slave`, or on a pts opened from the master for it (unlocked for the open). */
-function withPts(master: number, slave: number | null, fn: (pts: number) => void): void {
-  if (slave !== null) return fn(slave);
+function queueFull(master: number, queue: 'input' | 'output'): TtycrError {
+  return new TtycrError(
+    'LIMIT_EXCEEDED',
+    `pty ${getPtyIndex(master)}: its ${queue} queue is full (${QUEUE_ROOM} bytes, and more may ` +
+      'wait behind them), so it cannot be saved whole; let its reader drain it, or ' +
+      'checkpoint without --data',
+    { limit: 'queued-bytes', queue },
+  );
+}
+
+/**
+ * Runs `fn` on `slave` when its access mode allows `access` (a task may hold its pts read-only),
+ * or else on a pts opened from the master for it (unlocked for the open).
+ */
+function withPts<T>(
+  master: number,
+  slave: number | null,
+  access: 'read' | 'write',
+  fn: (pts: number) => T,
+): T {
+  if (slave !== null && allows(slave, access)) return fn(slave);
   const locked = getPtyLock(master);
   if (locked) setPtyLock(master, false);
   try {
     const pts = openPeer(master, O_RDWR | O_NONBLOCK);
     try {
-      fn(pts);
+      return fn(pts);
     } finally {
       closeQuietly(pts);
     }
   } finally {
     if (locked) setPtyLock(master, true);
   }
+}
+
+function allows(fd: number, access: 'read' | 'write'): boolean {
+  const mode = getfl(fd) & O_ACCMODE;
+  return mode === O_RDWR || mode === (access === 'read' ? O_RDONLY : O_WRONLY);
 }
 
 /** Everything the master can read now, packet headers removed. */
@@ -112,6 +157,8 @@ function readInput(master: number, slave: number): Buffer {
     cc[VTIME] = 0;
     tcsets2(master, { ...saved, lflag: saved.lflag & ~ICANON, cc });
     try {
+      // Out of canonical mode TIOCINQ counts every byte, a partial line's too.
+      if (inputQueued(slave) >= QUEUE_ROOM) throw queueFull(master, 'input');
       const chunks: Buffer[] = [];
       const buf = Buffer.alloc(4096);
       for (let n = readSome(slave, buf); n > 0; n = readSome(slave, buf)) {

@@ -151,7 +151,6 @@ function withPeer(master: number, peers: number[], fn: (fd: number) => void): vo
   }
 }
 
-/** Owner, group and mode of the pts node, changed only where they differ from a new one's. */
 /**
  * Owner, group and mode of the pts node, changed only where they differ from a new one's. A
  * caller who is not root gets a node of its own: its uid, and the image's group only where that
