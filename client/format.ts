@@ -27,7 +27,8 @@ export function formatStatus(s: Result<'daemon.status'>): string {
     ['restore ttl', `${s.limits.restoreTtlSeconds} s`],
     [
       'per uid',
-      `${s.limits.maxRestoresPerUid} restores, ${s.limits.maxPtysPerUid} ptys (root: no pty cap)`,
+      `${s.limits.maxRestoresPerUid} restores, ${s.limits.maxPtysPerUid} ptys, ` +
+        `${s.limits.maxCheckpointsPerUid} checkpoints (root: only the restores)`,
     ],
   ];
   return rows.map(([k, v]) => `${k.padEnd(12)} ${v}`).join('\n');

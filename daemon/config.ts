@@ -23,6 +23,7 @@ export const ConfigSchema = z
     maxLineBytes: integer(1024, 64 << 20),
     maxRestoresPerUid: integer(1, 65536).describe('pending restores one uid may hold'),
     maxPtysPerUid: integer(1, 1 << 20).describe('ptys the restores of one uid but root may hold'),
+    maxCheckpointsPerUid: integer(1, 1 << 20).describe('checkpoints one uid but root may keep'),
     idleTimeout: integer(0, 86400).describe('seconds; 0 never closes idle connections'),
   })
   .strict();
@@ -59,6 +60,7 @@ export function defaults(env: NodeJS.ProcessEnv, uid: number): Config {
     maxLineBytes: 1 << 20,
     maxRestoresPerUid: 64,
     maxPtysPerUid: 256,
+    maxCheckpointsPerUid: 256,
     idleTimeout: 300,
   };
 }

@@ -58,6 +58,7 @@ export class Daemon {
           restoreTtlSeconds: config.restoreTtl,
           maxRestoresPerUid: config.maxRestoresPerUid,
           maxPtysPerUid: config.maxPtysPerUid,
+          maxCheckpointsPerUid: config.maxCheckpointsPerUid,
         },
       },
     };

@@ -41,6 +41,7 @@ function parseFlags(argv: string[], version: string): Record<string, unknown> {
     .option('--max-line-bytes <n>', 'longest request line')
     .option('--max-restores-per-uid <n>', 'pending restores one uid may hold')
     .option('--max-ptys-per-uid <n>', 'ptys the pending restores of one uid but root may hold')
+    .option('--max-checkpoints-per-uid <n>', 'checkpoints one uid but root may keep')
     .option('--idle-timeout <seconds>', 'close idle connections after this long (0: never)')
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE))
     .parse(argv);

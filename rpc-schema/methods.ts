@@ -105,6 +105,7 @@ export const methods = {
         restoreTtlSeconds: z.number(),
         maxRestoresPerUid: z.number().int(),
         maxPtysPerUid: z.number().int().describe('not applied to root'),
+        maxCheckpointsPerUid: z.number().int().describe('not applied to root'),
       }),
     }),
     errors: [],
@@ -139,7 +140,13 @@ export const methods = {
       ttys: z.array(TtySummary),
       files: z.number().int(),
     }),
-    errors: ['NO_SUCH_PROCESS', 'PERMISSION_DENIED', 'UNSUPPORTED_TTY', 'SYSCALL_FAILED'],
+    errors: [
+      'NO_SUCH_PROCESS',
+      'PERMISSION_DENIED',
+      'UNSUPPORTED_TTY',
+      'LIMIT_EXCEEDED',
+      'SYSCALL_FAILED',
+    ],
   },
   'checkpoint.list': {
     summary: 'The checkpoints the caller may see.',
@@ -163,7 +170,7 @@ export const methods = {
     summary: 'Store an image exported elsewhere under a new id.',
     params: z.object({ checkpoint: z.unknown(), name: z.string().min(1).max(128).optional() }),
     result: z.object({ id: checkpointId }),
-    errors: ['INVALID_IMAGE'],
+    errors: ['INVALID_IMAGE', 'LIMIT_EXCEEDED'],
   },
   'restore.start': {
     summary: 'Recreate the ttys of a checkpoint and hold them for their tasks to claim.',

@@ -44,6 +44,7 @@ async function makeDispatcher(t: { teardown(fn: () => void): void }) {
       restoreTtlSeconds: 300,
       maxRestoresPerUid: 64,
       maxPtysPerUid: 256,
+      maxCheckpointsPerUid: 256,
     },
   };
   const handlers = allHandlers({

@@ -38,6 +38,11 @@ export class CheckpointStore {
   private readonly afterRename: StoreOptions['afterRename'];
   /** Checkpoint directories, kept here: only this daemon writes the store. */
   private stored = 0;
+  /**
+   * Who made each readable checkpoint, learned at open and kept by save and delete, so that
+   * counting a caller's checkpoints reads no image.
+   */
+  private readonly owners = new Map<string, number>();
 
   private constructor(dir: string, options: StoreOptions) {
     this.dir = dir;
@@ -62,6 +67,9 @@ export class CheckpointStore {
       store.log.warn('removed unfinished checkpoint write', { path: join(store.dir, name) });
     }
     store.stored = (await readdir(store.dir)).filter((name) => idPattern.test(name)).length;
+    for await (const entry of store.entries()) {
+      if (entry.checkpoint) store.owners.set(entry.id, entry.checkpoint.uid);
+    }
     return store;
   }
 
@@ -106,6 +114,7 @@ export class CheckpointStore {
       throw err;
     }
     this.stored++;
+    this.owners.set(checkpoint.id, checkpoint.uid);
 
     // The rename is the commit point: from here on every request sees the checkpoint, so a
     // failing fsync must not report the save as failed. Only surviving a crash is in doubt.
@@ -131,26 +140,42 @@ export class CheckpointStore {
     return decodeImage(bytes.toString('utf8'), id, path);
   }
 
-  /** Every stored checkpoint, oldest id first; one that cannot be read carries its error. */
-  async list(): Promise<StoredCheckpoint[]> {
+  /**
+   * Every stored checkpoint, oldest id first, read one at a time: a caller that keeps only what
+   * it needs of each holds one image at once, however many the store has. One that cannot be
+   * read carries its error.
+   */
+  async *entries(): AsyncGenerator<StoredCheckpoint> {
     const ids = (await readdir(this.dir)).filter((name) => idPattern.test(name)).sort();
-    const out: StoredCheckpoint[] = [];
     for (const id of ids) {
       try {
-        out.push({ id, checkpoint: await this.load(id) });
+        yield { id, checkpoint: await this.load(id) };
       } catch (err) {
         if (!(err instanceof TtycrError)) throw err;
         // A checkpoint deleted while we listed is simply gone.
         if (err.reason === 'NOT_FOUND') continue;
-        out.push({ id, error: err });
+        yield { id, error: err };
       }
     }
+  }
+
+  /** Every stored checkpoint, as entries() reads them, in one array. */
+  async list(): Promise<StoredCheckpoint[]> {
+    const out: StoredCheckpoint[] = [];
+    for await (const entry of this.entries()) out.push(entry);
     return out;
   }
 
   /** How many checkpoints there are (readable or not), without touching the disk. */
   async count(): Promise<number> {
     return this.stored;
+  }
+
+  /** How many readable checkpoints `uid` made, without touching the disk. */
+  countOwnedBy(uid: number): number {
+    let n = 0;
+    for (const owner of this.owners.values()) if (owner === uid) n++;
+    return n;
   }
 
   /**
@@ -162,6 +187,7 @@ export class CheckpointStore {
     try {
       await rename(this.pathOf(id), doomed);
       this.stored--;
+      this.owners.delete(id);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new TtycrError('NOT_FOUND', `no checkpoint ${id}`, { id });

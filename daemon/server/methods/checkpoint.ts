@@ -19,6 +19,34 @@ export function checkpointMethods(parts: DaemonParts): Handlers<CheckpointMethod
   const { store, engine, log } = parts;
   /** Unreadable images already warned about: each is reported once, not on every list. */
   const warned = new Set<string>();
+  /** Checkpoints being made or imported, per uid, not yet in the store's count. */
+  const making = new Map<number, number>();
+
+  /**
+   * Runs `body`, which stores one checkpoint for `peer`, if a caller other than root has room
+   * for one more: images cost the daemon disk and, as they are read, memory.
+   */
+  async function withStoreRoom<T>(peer: PeerCred, body: () => Promise<T>): Promise<T> {
+    if (isRoot(peer)) return body();
+    const max = parts.server.limits.maxCheckpointsPerUid;
+    const held = store.countOwnedBy(peer.uid) + (making.get(peer.uid) ?? 0);
+    if (held >= max) {
+      throw new TtycrError(
+        'LIMIT_EXCEEDED',
+        `uid ${peer.uid} has ${held} checkpoints, the most one user may keep (${max}): ` +
+          "delete some with 'ttycr rm'",
+        { limit: 'checkpoints-per-uid' },
+      );
+    }
+    making.set(peer.uid, (making.get(peer.uid) ?? 0) + 1);
+    try {
+      return await body();
+    } finally {
+      const left = making.get(peer.uid)! - 1;
+      if (left) making.set(peer.uid, left);
+      else making.delete(peer.uid);
+    }
+  }
 
   return {
     'checkpoint.create': async (params, { peer }) => {
@@ -26,22 +54,24 @@ export function checkpointMethods(parts: DaemonParts): Handlers<CheckpointMethod
       const id = await store.newId();
       log.info('checkpoint started', { checkpoint: id, pids: params.pids, uid: peer.uid });
 
-      const checkpoint = await engine.dump(params.pids, {
-        id,
-        name: params.name ?? null,
-        uid: peer.uid,
-        tree: params.tree,
-        freeze: params.freeze,
-        freezer: params.freezer,
-        data: params.data,
-        kill: params.kill,
-        // The image is on disk before any task is killed or thawed.
-        commit: (image) => store.save(image),
-        // Asked again for every task once pinned and stopped: pids can be reused, trees grow,
-        // and a task can exec a setuid program between the first check and the dump.
-        authorize: isRoot(peer) ? undefined : (pid) => checkMayDump(peer, pid),
-        log,
-      });
+      const checkpoint = await withStoreRoom(peer, () =>
+        engine.dump(params.pids, {
+          id,
+          name: params.name ?? null,
+          uid: peer.uid,
+          tree: params.tree,
+          freeze: params.freeze,
+          freezer: params.freezer,
+          data: params.data,
+          kill: params.kill,
+          // The image is on disk before any task is killed or thawed.
+          commit: (image) => store.save(image),
+          // Asked again for every task once pinned and stopped: pids can be reused, trees grow,
+          // and a task can exec a setuid program between the first check and the dump.
+          authorize: isRoot(peer) ? undefined : (pid) => checkMayDump(peer, pid),
+          log,
+        }),
+      );
 
       const ttys = checkpoint.ttys.map(ttySummary);
       log.info('checkpoint created', {
@@ -60,7 +90,7 @@ export function checkpointMethods(parts: DaemonParts): Handlers<CheckpointMethod
 
     'checkpoint.list': async (_params, { peer }) => {
       const checkpoints = [];
-      for (const entry of await store.list()) {
+      for await (const entry of store.entries()) {
         if (entry.error) {
           if (warned.has(entry.id)) continue;
           warned.add(entry.id);
@@ -106,7 +136,7 @@ export function checkpointMethods(parts: DaemonParts): Handlers<CheckpointMethod
 
       // Checked here, so that a bad image is INVALID_IMAGE and not an error of the store.
       encodeImage(checkpoint);
-      await store.save(checkpoint);
+      await withStoreRoom(peer, () => store.save(checkpoint));
       log.info('checkpoint imported', { checkpoint: id, from: imported.id, uid: peer.uid });
       return { id };
     },

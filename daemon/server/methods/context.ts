@@ -58,6 +58,7 @@ export interface ServerInfo {
     restoreTtlSeconds: number;
     maxRestoresPerUid: number;
     maxPtysPerUid: number;
+    maxCheckpointsPerUid: number;
   };
 }
 

@@ -5,12 +5,9 @@ import { isRoot, maySee, type PeerCred } from '../access.js';
 import type { DaemonParts, Handlers } from './context.js';
 
 export function daemonMethods(parts: DaemonParts): Handlers<'daemon.status'> {
-  /** Root sees every checkpoint counted; anyone else only their own (list reads each image). */
-  const checkpoints = async (peer: PeerCred): Promise<number> => {
-    if (isRoot(peer)) return parts.store.count();
-    const stored = await parts.store.list();
-    return stored.filter((entry) => entry.checkpoint?.uid === peer.uid).length;
-  };
+  /** Root sees every checkpoint counted; anyone else only their own. */
+  const checkpoints = async (peer: PeerCred): Promise<number> =>
+    isRoot(peer) ? parts.store.count() : parts.store.countOwnedBy(peer.uid);
 
   return {
     'daemon.status': async (_params, { peer }) => ({
