@@ -85,7 +85,7 @@ export class RestoreTable {
     }
     if (uid === 0) return;
 
-    const held = mine.reduce((n, entry) => n + entry.restored.ttys.length, 0);
+    const held = this.maxPtysPerUid - this.ptyRoom(uid);
     if (held + ptys > this.maxPtysPerUid) {
       throw new TtycrError(
         'LIMIT_EXCEEDED',
@@ -94,6 +94,19 @@ export class RestoreTable {
         { limit: 'ptys-per-uid' },
       );
     }
+  }
+
+  /**
+   * How many ptys one more restore of `uid` may hold at once, the ones it opens only to get past
+   * a lower index included: the pty cap less what its pending restores hold; no cap for root.
+   */
+  ptyRoom(uid: number): number {
+    if (uid === 0) return Infinity;
+    let held = 0;
+    for (const entry of this.pending.values()) {
+      if (entry.uid === uid) held += entry.restored.ttys.length;
+    }
+    return Math.max(0, this.maxPtysPerUid - held);
   }
 
   /**

@@ -48,13 +48,15 @@ function ptyMax(): number {
  * it. Policy any: a tty whose index is taken gets the lowest free one once every free wanted
  * index is served; the master that showed the index taken stands in when no other tty wants its
  * index. Fillers (indices held only to get past them) are closed before returning; every master
- * returned is in `fds`. The result is in the order of `wanted`.
+ * returned is in `fds`. The result is in the order of `wanted`. Holding more than `maxPtys` at
+ * once, fillers included, is LIMIT_EXCEEDED.
  */
 export function allocate(
   ptmx: string,
   wanted: number[],
   policy: IndexPolicy,
   fds: FdSet,
+  maxPtys = Infinity,
 ): Allocated[] {
   const ptmxNode = fds.add(openPtmxNode(ptmx));
   const got = new Map<number, Allocated>();
@@ -72,6 +74,14 @@ export function allocate(
       }
       if (got.has(want)) continue;
       for (;;) {
+        if (got.size + fillers.length >= maxPtys) {
+          throw new TtycrError(
+            'LIMIT_EXCEEDED',
+            `pty index ${want}: getting past the taken indices below it would hold more than ` +
+              `the ${maxPtys} ptys this caller may hold at once`,
+            { index: want, limit: 'ptys-per-uid' },
+          );
+        }
         const fd = fds.add(open(ptmxNode, ptmx, want));
         const index = getPtyIndex(fd);
         if (index === want) {

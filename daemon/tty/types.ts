@@ -45,6 +45,11 @@ export interface RestoreOptions {
    * pty of its own (no line discipline but N_TTY, no locked termios, the pts node its own).
    */
   caller?: { uid: number; gid: number };
+  /**
+   * Most ptys the restore may hold at once, those opened only to get past a lower index
+   * included: pty/max is shared by every user of the host. Default: no cap.
+   */
+  maxPtys?: number;
   /** Tests only: throw at the named step, to prove the rollback. */
   failAt?: string;
 }

@@ -25,6 +25,7 @@ export function restoreMethods(parts: DaemonParts): Handlers<RestoreMethod> {
         caller: isRoot(peer) ? undefined : { uid: peer.uid, gid: peer.gid },
         ...(params.ptmx ? { ptmx: params.ptmx } : {}),
         indexPolicy: params.indexPolicy,
+        maxPtys: restores.ptyRoom(peer.uid),
         log,
       });
       // Someone else's fds held for a day would be a cheap way to pin daemon resources.
