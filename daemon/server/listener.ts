@@ -34,7 +34,11 @@ import { EPOLLIN, reactor, type Watch } from './reactor.js';
 export interface ListenerOptions extends ConnectionOptions {
   /** Called for each accepted connection before any of its lines is read. */
   onConnection: (conn: Connection) => void;
-  /** Open connections at most; more are refused. Default 1024. */
+  /**
+   * Open connections at most; more are refused. Default 1024. Root may always use all of them;
+   * anyone else together only all but a sixteenth, and one uid half, so that no user can lock
+   * the others, and root above all, out of the daemon.
+   */
   maxConnections?: number;
   /**
    * Bytes of unfinished lines all connections together may hold; a connection whose line would
@@ -81,6 +85,8 @@ export class Listener {
   private closing: Promise<void> | null = null;
   private lastRefusalWarning = -Infinity;
   private refusedSince = 0;
+  /** Open connections per uid. */
+  private readonly perUid = new Map<number, number>();
 
   private constructor(fd: number, path: string | null, options: ListenerOptions) {
     this.fd = fd;
@@ -180,27 +186,51 @@ export class Listener {
       return;
     }
 
-    if (this.connections.size >= (this.options.maxConnections ?? 1024)) {
-      this.refusedWarning(conn.peer.pid);
+    const { uid } = conn.peer;
+    if (!this.hasRoomFor(uid)) {
+      this.refusedWarning(conn.peer.pid, uid);
       conn.refuse('too-many-connections', 'rejected');
       return;
     }
 
     this.connections.add(conn);
-    void conn.finished.then(() => this.connections.delete(conn));
+    this.perUid.set(uid, (this.perUid.get(uid) ?? 0) + 1);
+    void conn.finished.then(() => {
+      this.connections.delete(conn);
+      const left = this.perUid.get(uid)! - 1;
+      if (left) this.perUid.set(uid, left);
+      else this.perUid.delete(uid);
+    });
     this.options.onConnection(conn);
   }
 
+  private hasRoomFor(uid: number): boolean {
+    const max = this.options.maxConnections ?? 1024;
+    const open = this.connections.size;
+    if (uid === 0) return open < max;
+    const others = open - (this.perUid.get(0) ?? 0);
+    const forUsers = max - Math.max(1, Math.floor(max / 16));
+    const perUser = Math.max(1, Math.floor(max / 2));
+    return open < max && others < forUsers && (this.perUid.get(uid) ?? 0) < perUser;
+  }
+
   /** A warning for the first refusal in each minute; the rest of that minute at debug. */
-  private refusedWarning(peerPid: number): void {
+  private refusedWarning(peerPid: number, peerUid: number): void {
     const now = Date.now();
     const open = this.connections.size;
+    const ofUid = this.perUid.get(peerUid) ?? 0;
     if (now - this.lastRefusalWarning < REFUSAL_WARNING_MS) {
       this.refusedSince++;
-      this.log.debug('too many connections', { peerPid, open });
+      this.log.debug('too many connections', { peerPid, peerUid, open, ofUid });
       return;
     }
-    this.log.warn('too many connections', { peerPid, open, refusedSince: this.refusedSince });
+    this.log.warn('too many connections', {
+      peerPid,
+      peerUid,
+      open,
+      ofUid,
+      refusedSince: this.refusedSince,
+    });
     this.lastRefusalWarning = now;
     this.refusedSince = 0;
   }
