@@ -1,13 +1,14 @@
 // What one uid may hold: the ptys of its pending restores are capped for anyone but root, and
 // a refused restore never takes a pty; a restore claimed in full says so to a late claim.
 
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 import t from 'tap';
 
 import { closeQuietly } from '../daemon/sys/fd.js';
+import { getPtyIndex, openPtmx } from '../daemon/sys/pty.js';
 import { startHolder } from './helpers/holder.js';
 import { RpcClient, startDaemon } from './helpers/daemon.js';
 import { ptyCount } from './helpers/transport.js';
@@ -81,4 +82,94 @@ t.test('claim [a restore claimed in full]', async (t) => {
   const late = await client.call('restore.claim', { id: restore, task: holder.pid });
   t.equal(late.error?.data?.reason, 'ALREADY_CLAIMED', 'a late claim is told it was claimed');
   t.equal(late.fds.length, 0, 'and gets no fds');
+});
+
+t.test('limits [checkpoints per uid]', async (t) => {
+  const daemon = await startDaemon({
+    args: ['--group', 'nogroup', '--max-checkpoints-per-uid', '2'],
+  });
+  t.teardown(() => daemon.cleanup());
+  const root = await RpcClient.connect(daemon.socket);
+  t.teardown(() => root.close());
+  const holder = await startHolder({ ptys: [{}] });
+  t.teardown(() => holder.kill());
+
+  const made = (await root.call('checkpoint.create', { pids: [holder.pid] })).result.id;
+  const image = (await root.call('checkpoint.get', { id: made })).result.checkpoint;
+  const importAsNobody = () =>
+    callAsNobody(daemon.socket, 'checkpoint.import', { checkpoint: image });
+
+  const first = await importAsNobody();
+  const second = await importAsNobody();
+  t.ok(first.result?.id && second.result?.id, 'nobody may keep two', { first, second });
+  const third = await importAsNobody();
+  t.equal(third.error?.data?.reason, 'LIMIT_EXCEEDED', 'not a third');
+  t.equal(third.error?.data?.limit, 'checkpoints-per-uid', 'the error names the limit');
+  t.match(third.error?.message, /uid 65534 has 2 checkpoints, .*\(2\): delete some/, 'and says');
+
+  const status = await callAsNobody(daemon.socket, 'daemon.status', {});
+  t.equal(status.result?.checkpoints, 2, "daemon.status counts nobody's own");
+  for (let i = 0; i < 3; i++) {
+    const imported = await root.call('checkpoint.import', { checkpoint: image });
+    t.notOk(imported.error, `root is not capped (import ${i + 1})`, { error: imported.error });
+  }
+
+  await callAsNobody(daemon.socket, 'checkpoint.delete', { id: first.result.id });
+  const again = await importAsNobody();
+  t.ok(again.result?.id, 'once one is deleted there is room again', { again });
+});
+
+t.test('limits [the ptys held to reach an index count too]', async (t) => {
+  const daemon = await startDaemon({ args: ['--group', 'nogroup', '--max-ptys-per-uid', '4'] });
+  t.teardown(() => daemon.cleanup());
+  const root = await RpcClient.connect(daemon.socket);
+  t.teardown(() => root.close());
+  const holder = await startHolder({ ptys: [{}] });
+  t.teardown(() => holder.kill());
+
+  const made = (await root.call('checkpoint.create', { pids: [holder.pid] })).result.id;
+  const image = (await root.call('checkpoint.get', { id: made })).result.checkpoint;
+  // Ten indices above the lowest free one: getting there holds ten ptys below it for a moment.
+  const probe = openPtmx('/dev/ptmx');
+  const lowest = getPtyIndex(probe);
+  closeQuietly(probe);
+  const far = { ...image, uid: 65534, ttys: [{ ...image.ttys[0], index: lowest + 10 }] };
+  const id = (await root.call('checkpoint.import', { checkpoint: far })).result.id;
+
+  const before = ptyCount();
+  const refused = await callAsNobody(daemon.socket, 'restore.start', { id });
+  t.equal(refused.error?.data?.reason, 'LIMIT_EXCEEDED', 'nobody may not take ten ptys to get one');
+  t.equal(refused.error?.data?.limit, 'ptys-per-uid', 'the error names the limit');
+  t.match(refused.error?.message, /more than the 4 ptys this caller may hold/, 'and the cap');
+  t.equal(ptyCount(), before, 'every pty it opened is closed again');
+
+  const started = await root.call('restore.start', { id });
+  t.notOk(started.error, 'root may', { error: started.error });
+  t.equal(started.result?.ttys[0]?.newIndex, lowest + 10, 'at that index');
+});
+
+t.test('limits [one uid cannot take every connection]', async (t) => {
+  // 4 connections: anyone but root together 3, one uid 2.
+  const daemon = await startDaemon({ args: ['--group', 'nogroup', '--max-connections', '4'] });
+  t.teardown(() => daemon.cleanup());
+  const root = await RpcClient.connect(daemon.socket);
+  t.teardown(() => root.close());
+  const open = async () => (await root.call('daemon.status')).result.connections as number;
+
+  // Two connections held open as nobody: socat waits on its stdin.
+  for (let i = 0; i < 2; i++) {
+    const socat = spawn('setpriv', [...asNobody, 'socat', '-', `UNIX-CONNECT:${daemon.socket}`]);
+    t.teardown(() => socat.kill());
+  }
+  for (let waited = 0; (await open()) < 3 && waited < 5000; waited += 20) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  t.equal(await open(), 3, "root's and nobody's two are open");
+
+  const third = await callAsNobody(daemon.socket, 'daemon.status', {});
+  t.equal(third.error?.data?.reason, 'LIMIT_EXCEEDED', "nobody's third is refused");
+  t.equal(third.error?.data?.limit, 'too-many-connections', 'as too many connections');
+  const second = await RpcClient.connect(daemon.socket);
+  t.teardown(() => second.close());
+  t.equal((await second.call('daemon.status')).result?.connections, 4, 'while root gets in');
 });
