@@ -5,7 +5,7 @@ import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
-import t from 'tap';
+import t, { type Test } from 'tap';
 
 import { closeQuietly } from '../daemon/sys/fd.js';
 import { getPtyIndex, openPtmx } from '../daemon/sys/pty.js';
@@ -24,17 +24,23 @@ async function callAsNobody(socket: string, method: string, params: unknown) {
   return JSON.parse(stdout.trim().split('\n')[0]!);
 }
 
-t.test('limits [ptys per uid]', async (t) => {
-  const daemon = await startDaemon({ args: ['--group', 'nogroup', '--max-ptys-per-uid', '4'] });
+/** A daemon started with `args`, a root client, and root's checkpoint of `ptys` ptys. */
+async function withRootImage(t: Test, args: string[], ptys: number) {
+  const daemon = await startDaemon({ args: ['--group', 'nogroup', ...args] });
   t.teardown(() => daemon.cleanup());
   const root = await RpcClient.connect(daemon.socket);
   t.teardown(() => root.close());
-  const holder = await startHolder({ ptys: [{}, {}, {}] });
+  const holder = await startHolder({ ptys: Array.from({ length: ptys }, () => ({})) });
   t.teardown(() => holder.kill());
+  const made = (await root.call('checkpoint.create', { pids: [holder.pid] })).result.id as string;
+  const image = (await root.call('checkpoint.get', { id: made })).result.checkpoint;
+  return { daemon, root, made, image };
+}
+
+t.test('limits [ptys per uid]', async (t) => {
+  const { daemon, root, made, image } = await withRootImage(t, ['--max-ptys-per-uid', '4'], 3);
 
   // nobody's own copy of a checkpoint of three ptys.
-  const made = (await root.call('checkpoint.create', { pids: [holder.pid] })).result.id;
-  const image = (await root.call('checkpoint.get', { id: made })).result.checkpoint;
   const imported = await root.call('checkpoint.import', { checkpoint: { ...image, uid: 65534 } });
   const id = imported.result.id as string;
 
@@ -85,17 +91,7 @@ t.test('claim [a restore claimed in full]', async (t) => {
 });
 
 t.test('limits [checkpoints per uid]', async (t) => {
-  const daemon = await startDaemon({
-    args: ['--group', 'nogroup', '--max-checkpoints-per-uid', '2'],
-  });
-  t.teardown(() => daemon.cleanup());
-  const root = await RpcClient.connect(daemon.socket);
-  t.teardown(() => root.close());
-  const holder = await startHolder({ ptys: [{}] });
-  t.teardown(() => holder.kill());
-
-  const made = (await root.call('checkpoint.create', { pids: [holder.pid] })).result.id;
-  const image = (await root.call('checkpoint.get', { id: made })).result.checkpoint;
+  const { daemon, root, image } = await withRootImage(t, ['--max-checkpoints-per-uid', '2'], 1);
   const importAsNobody = () =>
     callAsNobody(daemon.socket, 'checkpoint.import', { checkpoint: image });
 
@@ -120,15 +116,7 @@ t.test('limits [checkpoints per uid]', async (t) => {
 });
 
 t.test('limits [the ptys held to reach an index count too]', async (t) => {
-  const daemon = await startDaemon({ args: ['--group', 'nogroup', '--max-ptys-per-uid', '4'] });
-  t.teardown(() => daemon.cleanup());
-  const root = await RpcClient.connect(daemon.socket);
-  t.teardown(() => root.close());
-  const holder = await startHolder({ ptys: [{}] });
-  t.teardown(() => holder.kill());
-
-  const made = (await root.call('checkpoint.create', { pids: [holder.pid] })).result.id;
-  const image = (await root.call('checkpoint.get', { id: made })).result.checkpoint;
+  const { daemon, root, image } = await withRootImage(t, ['--max-ptys-per-uid', '4'], 1);
   // Ten indices above the lowest free one: getting there holds ten ptys below it for a moment.
   const probe = openPtmx('/dev/ptmx');
   const lowest = getPtyIndex(probe);
