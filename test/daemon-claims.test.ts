@@ -4,6 +4,7 @@
 import t from 'tap';
 
 import { closeQuietly } from '../daemon/sys/fd.js';
+import { getPtyIndex } from '../daemon/sys/pty.js';
 import { startHolder } from './helpers/holder.js';
 import { RpcClient, startDaemon } from './helpers/daemon.js';
 
@@ -58,3 +59,36 @@ t.test('claim [once, expiry, cancel]', async (t) => {
 async function waitFor(condition: () => Promise<boolean>): Promise<void> {
   while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 100));
 }
+
+t.test('claim [a task with more fds than one sendmsg carries gets them all]', async (t) => {
+  const daemon = await startDaemon();
+  t.teardown(() => daemon.cleanup());
+  const client = await RpcClient.connect(daemon.socket);
+  t.teardown(() => client.close());
+  // 150 ptys, both ends: 300 fds in one task, over SCM_MAX_FD (253).
+  const holder = await startHolder({ ptys: Array.from({ length: 150 }, () => ({})) });
+  t.teardown(() => holder.kill());
+
+  await client.call('daemon.status');
+  const baseline = daemon.fdCount();
+  const id = (await client.call('checkpoint.create', { pids: [holder.pid] })).result.id;
+  const started = await client.call('restore.start', { id, indexPolicy: 'any' });
+  t.notOk(started.error, 'restore.start [no error]', { error: started.error });
+  const claim = await client.call('restore.claim', { id: started.result.id, task: holder.pid });
+  t.notOk(claim.error, 'restore.claim [no error]', { error: claim.error });
+  t.equal(claim.fds.length, 300, 'every fd arrives');
+  t.equal(claim.result.fds.length, 300, 'each described in the reply');
+
+  const newIndex = new Map<number, number>(
+    started.result.ttys.map((tty: { id: number; newIndex: number }) => [tty.id, tty.newIndex]),
+  );
+  const wrong = claim.result.fds.filter(
+    (f: { tty: number; end: string }, i: number) =>
+      f.end === 'master' && getPtyIndex(claim.fds[i]!) !== newIndex.get(f.tty),
+  );
+  t.same(wrong, [], 'each master at its place in the list is the pty the reply says');
+  for (const fd of claim.fds) closeQuietly(fd);
+
+  await client.call('daemon.status');
+  t.equal(daemon.fdCount(), baseline, 'the daemon holds nothing once all is claimed');
+});

@@ -4,7 +4,7 @@ import t from 'tap';
 
 import { connect, connectionPair } from '../client/connection.js';
 import { Listener } from '../daemon/server/listener.js';
-import { O_RDWR, POLLHUP, POLLIN, close, pollOne, read, writeAll } from '../daemon/sys/fd.js';
+import { O_RDWR, POLLHUP, POLLIN, close, dup, pollOne, read, writeAll } from '../daemon/sys/fd.js';
 import { getPtyIndex, openPeer, openPtmx, setPtyLock } from '../daemon/sys/pty.js';
 import { ECHO, ICANON, tcgets2, tcsets2 } from '../daemon/sys/termios.js';
 import { LineQueue, closed, fdTest, socketDir } from './helpers/transport.js';
@@ -161,6 +161,37 @@ fdTest(t, 'fds [a line split across reads keeps its fds]', async (t) => {
   t.equal(line.fds.length, 1, 'the fd comes with the long line');
   t.equal(getPtyIndex(line.fds[0]!), pty.index);
   for (const fd of [...line.fds, pty.master, pty.peer]) close(fd);
+  a.destroy();
+  await closed(b);
+});
+
+fdTest(t, 'fds [more than one sendmsg carries: the line comes in segments]', async (t) => {
+  const [a, b] = connectionPair();
+  const got = new LineQueue(b);
+  const ptys = [openPty(), openPty(), openPty()];
+
+  // 600 fds, over twice SCM_MAX_FD (253), cycling through three masters so order shows.
+  const sent = Array.from({ length: 600 }, (_, i) => dup(ptys[i % 3]!.master));
+  a.send(`{"many":${'x'.repeat(100)}}`, sent, { closeFds: true });
+  a.send('after');
+  const line = await got.next();
+
+  t.equal(line.text, `{"many":${'x'.repeat(100)}}`, 'the line arrives whole');
+  t.equal(line.truncated, false, 'not truncated');
+  t.equal(line.fds.length, 600, 'with every fd');
+  const indices = line.fds.map((fd) => getPtyIndex(fd));
+  t.same(
+    indices,
+    sent.map((_, i) => ptys[i % 3]!.index),
+    'in the order they were sent',
+  );
+  t.same(await got.next(), { text: 'after', fds: [], truncated: false }, 'the next has none');
+
+  for (const fd of line.fds) close(fd);
+  for (const pty of ptys) {
+    close(pty.master);
+    close(pty.peer);
+  }
   a.destroy();
   await closed(b);
 });

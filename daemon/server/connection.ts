@@ -15,7 +15,7 @@
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { closeQuietly } from '../sys/fd.js';
-import { recvWithFds } from '../sys/scm.js';
+import { recvWithFds, SCM_MAX_FD } from '../sys/scm.js';
 import type { PeerCred } from '../sys/socket.js';
 import { getPeerCred } from '../sys/socket.js';
 import { IncomingLine, type InputBudget, LineSplitter } from './lines.js';
@@ -50,7 +50,10 @@ export interface ConnectionOptions {
    * None: each connection is bounded by maxLineBytes alone.
    */
   inputBudget?: InputBudget;
-  /** Room for fds in each read; more sent with one line flags it truncated. Default 64. */
+  /**
+   * Room for fds in each read; more sent with one segment flags its line truncated. Default
+   * SCM_MAX_FD, the most one sendmsg carries (a line with more comes in several segments).
+   */
   maxFdsPerLine?: number;
   /** Close after this long with no bytes either way and no handler running; 0: never. */
   idleTimeoutMs?: number;
@@ -141,9 +144,11 @@ export class Connection {
     }
     if (line.includes('\n')) throw new Error('send: a line must not contain a newline');
 
+    // Only a queue that was empty needs a flush: otherwise one is waiting for the socket.
+    const idle = this.outbox.size === 0;
     this.outbox.push(Buffer.from(line + '\n'), fds, options);
     this.touch();
-    if (this.outbox.size === 1) this.flush();
+    if (idle) this.flush();
     return this.closedFor === null;
   }
 
@@ -206,7 +211,7 @@ export class Connection {
   }
 
   private readSome(): void {
-    const maxFds = this.options.maxFdsPerLine ?? 64;
+    const maxFds = this.options.maxFdsPerLine ?? SCM_MAX_FD;
     for (;;) {
       let got;
       try {

@@ -2,7 +2,7 @@
 // they carry allow.
 
 import { closeQuietly } from '../sys/fd.js';
-import { MAX_IOV, sendWithFds } from '../sys/scm.js';
+import { MAX_IOV, SCM_MAX_FD, sendWithFds } from '../sys/scm.js';
 
 export interface SendOptions {
   /** Close the passed fds once they went out (or when the send is dropped). */
@@ -39,9 +39,28 @@ export class Outbox {
     return this.queue.length;
   }
 
-  /** Queues `data` (a whole line, its '\n' included) with the fds to go with its first byte. */
+  /**
+   * Queues `data` (a whole line, its '\n' included) with the fds to go with it. One sendmsg
+   * carries SCM_MAX_FD fds at most, so a line with more goes in as many segments, each with its
+   * share of the fds on its first byte; the reader gathers a line's fds from all of its reads.
+   * The sender is told once the last segment, and so every fd, went out.
+   */
   push(data: Buffer, fds: readonly number[], options: SendOptions = {}): void {
-    this.queue.push({ data, fds, closeFds: options.closeFds ?? false, onSent: options.onSent });
+    const closeFds = options.closeFds ?? false;
+    const segments = Math.max(1, Math.ceil(fds.length / SCM_MAX_FD));
+    if (segments > data.length) throw new RangeError(`${fds.length} fds on a line too short`);
+    for (let i = 0; i < segments; i++) {
+      const last = i === segments - 1;
+      this.queue.push({
+        data: data.subarray(
+          Math.floor((i * data.length) / segments),
+          last ? data.length : Math.floor(((i + 1) * data.length) / segments),
+        ),
+        fds: fds.slice(i * SCM_MAX_FD, (i + 1) * SCM_MAX_FD),
+        closeFds,
+        onSent: last ? options.onSent : undefined,
+      });
+    }
   }
 
   /**

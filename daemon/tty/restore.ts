@@ -7,7 +7,6 @@ import { TtycrError } from '../../rpc-schema/errors.js';
 import type { Checkpoint, OpenFile, Task, Tty } from '../../rpc-schema/image.js';
 import { silentLogger } from '../log.js';
 import { F_OWNER_PGRP, O_PATH, O_RDWR } from '../sys/fd.js';
-import { SCM_MAX_FD } from '../sys/scm.js';
 import { allocate } from './alloc.js';
 import { restorePty, type RestoredPty } from './drivers/pty-restore.js';
 import { FdSet } from './fdset.js';
@@ -72,17 +71,6 @@ export function restore(checkpoint: Checkpoint, options: RestoreOptions = {}): R
     }
 
     const tasks = steps.run('tasks', 'fds', () => assignTasks(checkpoint, ptys, fds));
-    for (const task of tasks) {
-      // A claim sends a task's fds in one message, which carries SCM_MAX_FD at the most.
-      if (task.fds.length > SCM_MAX_FD) {
-        throw new TtycrError(
-          'LIMIT_EXCEEDED',
-          `task ${task.pid} would receive ${task.fds.length} fds, and one claim carries at ` +
-            `most ${SCM_MAX_FD} (SCM_MAX_FD)`,
-          { limit: 'fds-per-task', pid: task.pid },
-        );
-      }
-    }
     return {
       ttys,
       tasks,
