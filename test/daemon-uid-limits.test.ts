@@ -137,7 +137,7 @@ t.test('limits [the ptys held to reach an index count too]', async (t) => {
 });
 
 t.test('limits [one uid cannot take every connection]', async (t) => {
-  // 4 connections: anyone but root together 3, one uid 2.
+  // 4 connections: one uid but root 2 of them (under 16, none is kept for root alone).
   const daemon = await startDaemon({ args: ['--group', 'nogroup', '--max-connections', '4'] });
   t.teardown(() => daemon.cleanup());
   const root = await RpcClient.connect(daemon.socket);

@@ -209,7 +209,7 @@ export class Listener {
     const open = this.connections.size;
     if (uid === 0) return open < max;
     const others = open - (this.perUid.get(0) ?? 0);
-    const forUsers = max - Math.max(1, Math.floor(max / 16));
+    const forUsers = max - Math.floor(max / 16);
     const perUser = Math.max(1, Math.floor(max / 2));
     return open < max && others < forUsers && (this.perUid.get(uid) ?? 0) < perUser;
   }
