@@ -30,6 +30,7 @@ import {
 import { Connection, type ConnectionOptions, DEFAULT_MAX_LINE_BYTES } from './connection.js';
 import { InputBudget } from './lines.js';
 import { EPOLLIN, reactor, type Watch } from './reactor.js';
+import { UidCounts } from './uid-counts.js';
 
 export interface ListenerOptions extends ConnectionOptions {
   /** Called for each accepted connection before any of its lines is read. */
@@ -86,7 +87,7 @@ export class Listener {
   private lastRefusalWarning = -Infinity;
   private refusedSince = 0;
   /** Open connections per uid. */
-  private readonly perUid = new Map<number, number>();
+  private readonly perUid = new UidCounts();
 
   private constructor(fd: number, path: string | null, options: ListenerOptions) {
     this.fd = fd;
@@ -194,12 +195,10 @@ export class Listener {
     }
 
     this.connections.add(conn);
-    this.perUid.set(uid, (this.perUid.get(uid) ?? 0) + 1);
+    this.perUid.add(uid);
     void conn.finished.then(() => {
       this.connections.delete(conn);
-      const left = this.perUid.get(uid)! - 1;
-      if (left) this.perUid.set(uid, left);
-      else this.perUid.delete(uid);
+      this.perUid.remove(uid);
     });
     this.options.onConnection(conn);
   }
@@ -208,17 +207,17 @@ export class Listener {
     const max = this.options.maxConnections ?? 1024;
     const open = this.connections.size;
     if (uid === 0) return open < max;
-    const others = open - (this.perUid.get(0) ?? 0);
+    const others = open - this.perUid.of(0);
     const forUsers = max - Math.floor(max / 16);
     const perUser = Math.max(1, Math.floor(max / 2));
-    return open < max && others < forUsers && (this.perUid.get(uid) ?? 0) < perUser;
+    return open < max && others < forUsers && this.perUid.of(uid) < perUser;
   }
 
   /** A warning for the first refusal in each minute; the rest of that minute at debug. */
   private refusedWarning(peerPid: number, peerUid: number): void {
     const now = Date.now();
     const open = this.connections.size;
-    const ofUid = this.perUid.get(peerUid) ?? 0;
+    const ofUid = this.perUid.of(peerUid);
     if (now - this.lastRefusalWarning < REFUSAL_WARNING_MS) {
       this.refusedSince++;
       this.log.debug('too many connections', { peerPid, peerUid, open, ofUid });

@@ -85,7 +85,7 @@ export class RestoreTable {
     }
     if (uid === 0) return;
 
-    const held = this.maxPtysPerUid - this.ptyRoom(uid);
+    const held = this.ptysHeld(uid);
     if (held + ptys > this.maxPtysPerUid) {
       throw new TtycrError(
         'LIMIT_EXCEEDED',
@@ -101,12 +101,15 @@ export class RestoreTable {
    * a lower index included: the pty cap less what its pending restores hold; no cap for root.
    */
   ptyRoom(uid: number): number {
-    if (uid === 0) return Infinity;
+    return uid === 0 ? Infinity : Math.max(0, this.maxPtysPerUid - this.ptysHeld(uid));
+  }
+
+  private ptysHeld(uid: number): number {
     let held = 0;
     for (const entry of this.pending.values()) {
       if (entry.uid === uid) held += entry.restored.ttys.length;
     }
-    return Math.max(0, this.maxPtysPerUid - held);
+    return held;
   }
 
   /**

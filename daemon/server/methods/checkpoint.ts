@@ -5,6 +5,7 @@ import { type Checkpoint, CheckpointSchema } from '../../../rpc-schema/image.js'
 import { decodeImage, encodeImage, firstIssue } from '../../store/image.js';
 import { readTree } from '../../tty/proc.js';
 import { checkMayDump, isRoot, maySee, type PeerCred } from '../access.js';
+import { UidCounts } from '../uid-counts.js';
 import { type DaemonParts, type Handlers, loadVisible, type ParamsOf } from './context.js';
 import { checkpointSummary, ttySummary } from './summary.js';
 
@@ -20,7 +21,7 @@ export function checkpointMethods(parts: DaemonParts): Handlers<CheckpointMethod
   /** Unreadable images already warned about: each is reported once, not on every list. */
   const warned = new Set<string>();
   /** Checkpoints being made or imported, per uid, not yet in the store's count. */
-  const making = new Map<number, number>();
+  const making = new UidCounts();
 
   /**
    * Runs `body`, which stores one checkpoint for `peer`, if a caller other than root has room
@@ -29,7 +30,7 @@ export function checkpointMethods(parts: DaemonParts): Handlers<CheckpointMethod
   async function withStoreRoom<T>(peer: PeerCred, body: () => Promise<T>): Promise<T> {
     if (isRoot(peer)) return body();
     const max = parts.server.limits.maxCheckpointsPerUid;
-    const held = store.countOwnedBy(peer.uid) + (making.get(peer.uid) ?? 0);
+    const held = store.countOwnedBy(peer.uid) + making.of(peer.uid);
     if (held >= max) {
       throw new TtycrError(
         'LIMIT_EXCEEDED',
@@ -38,13 +39,11 @@ export function checkpointMethods(parts: DaemonParts): Handlers<CheckpointMethod
         { limit: 'checkpoints-per-uid' },
       );
     }
-    making.set(peer.uid, (making.get(peer.uid) ?? 0) + 1);
+    making.add(peer.uid);
     try {
       return await body();
     } finally {
-      const left = making.get(peer.uid)! - 1;
-      if (left) making.set(peer.uid, left);
-      else making.delete(peer.uid);
+      making.remove(peer.uid);
     }
   }
 
