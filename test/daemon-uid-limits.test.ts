@@ -34,7 +34,7 @@ async function withRootImage(t: Test, args: string[], ptys: number) {
   t.teardown(() => holder.kill());
   const made = (await root.call('checkpoint.create', { pids: [holder.pid] })).result.id as string;
   const image = (await root.call('checkpoint.get', { id: made })).result.checkpoint;
-  return { daemon, root, made, image };
+  return { daemon, root, holder, made, image };
 }
 
 t.test('limits [ptys per uid]', async (t) => {
@@ -72,14 +72,7 @@ t.test('limits [ptys per uid]', async (t) => {
 });
 
 t.test('claim [a restore claimed in full]', async (t) => {
-  const daemon = await startDaemon();
-  t.teardown(() => daemon.cleanup());
-  const client = await RpcClient.connect(daemon.socket);
-  t.teardown(() => client.close());
-  const holder = await startHolder({ ptys: [{}] });
-  t.teardown(() => holder.kill());
-
-  const id = (await client.call('checkpoint.create', { pids: [holder.pid] })).result.id;
+  const { root: client, holder, made: id } = await withRootImage(t, [], 1);
   const restore = (await client.call('restore.start', { id, indexPolicy: 'any' })).result.id;
   const first = await client.call('restore.claim', { id: restore, task: holder.pid });
   for (const fd of first.fds) closeQuietly(fd);
